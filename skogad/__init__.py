@@ -1,0 +1,8 @@
+"""skogad: find harmful training samples by outlier gradient analysis."""
+
+from skogad._clean import CleanTrainingSet
+from skogad._detector import GradientOutlierDetector
+from skogad._nets import TabularMLP
+
+__all__ = ["CleanTrainingSet", "GradientOutlierDetector", "TabularMLP"]
+__version__ = "0.1.0"

@@ -1,0 +1,511 @@
+"""GradientOutlierDetector: outlier gradient analysis as a scikit-learn estimator."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
+from sklearn.frozen import FrozenEstimator
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import (
+    _check_y,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
+from torch import nn
+from tqdm.auto import tqdm
+
+from skogad._engine import iter_per_sample_gradients, resolve_device, select_parameters
+from skogad._nets import (
+    TIMINGS,
+    Member,
+    build_net,
+    sample_loss_fn,
+    train_members,
+)
+from skogad._scorers import NAMED_SCORERS, ScorerAdapter, make_scorer
+
+
+class GradientOutlierDetector(OutlierMixin, BaseEstimator):
+    """Find harmful training samples as outliers in per-sample gradient space.
+
+    A network is trained on ``(X, y)`` (or a fitted one is used), each
+    sample's loss gradient with respect to the network's parameters is
+    computed exactly, and an outlier detector is fitted on those gradients
+    (outlier gradient analysis, Chhabra et al., ICLR 2025). Mislabeled or
+    corrupted rows have gradients unlike the others and get low scores.
+
+    Parameters
+    ----------
+    net : None, skorch net, FrozenEstimator, torch module class or instance, \
+            default=None
+        The network. ``None``: a two-hidden-layer ReLU MLP (`TabularMLP`) in
+        a skorch ``NeuralNetClassifier`` (cross-entropy) or
+        ``NeuralNetRegressor`` (squared error), trained with AdamW on
+        standardized features. An unfitted skorch net is cloned and trained on
+        ``(X, y)`` as is (its own loss, optimizer and epochs; no feature
+        scaling). A fitted (initialized) skorch net, or any skorch net wrapped
+        in ``sklearn.frozen.FrozenEstimator``, is used as is: not retrained,
+        ``timing`` does not apply, gradients are computed on its device. A
+        torch module class (given ``n_features`` and ``n_outputs`` when its
+        constructor takes them) or instance is wrapped like the default.
+        Classification modules must output logits, regression modules values.
+    scorer : {"iforest", "l1", "l2"} or estimator, default="iforest"
+        Outlier detector fitted on the gradients. ``"iforest"``:
+        ``IsolationForest`` (the paper's choice); ``"l1"``/``"l2"``: the
+        gradient norm (larger = more abnormal). An estimator instance with
+        ``fit`` and ``score_samples`` (scikit-learn: ``IsolationForest``,
+        ``LocalOutlierFactor(novelty=True)``, ``OneClassSVM``) or with
+        ``decision_function`` and ``decision_scores_`` (PyOD) is cloned.
+    params : {"last", "all"} or list of str, default="last"
+        Parameters to differentiate with respect to: the output layer, every
+        trainable parameter, or named parameters / submodules.
+    timing : {"early_stopping", "final", "checkpoints", "out_of_fold"}, \
+            default="early_stopping"
+        When the gradients are taken, for nets this estimator trains. A net
+        trained until it memorises noisy labels hides them, so the default
+        stops training where the loss on a held-out ``validation_fraction``
+        of the rows is lowest and restores that epoch's weights.
+        ``"final"``: after all epochs. ``"checkpoints"``: scores averaged over
+        5 snapshots taken during training. ``"out_of_fold"``: ``cv`` nets
+        (each early-stopped), each row scored by the net that did not see it;
+        ``cv`` times the cost.
+    cv : int, default=5
+        Number of folds for ``timing="out_of_fold"``.
+    validation_fraction : float, default=0.2
+        Held-out fraction used for early stopping.
+    patience : int, default=5
+        Epochs without improvement of the held-out loss before stopping.
+    contamination : "auto" or float, default="auto"
+        Expected fraction of outliers, which sets ``offset_``: the
+        ``contamination`` quantile of the training scores. ``"auto"``: the
+        scorer's own threshold (``IsolationForest``'s -0.5; Tukey's upper
+        fence on the norms for ``"l1"``/``"l2"``; a PyOD detector's
+        ``threshold_``).
+    batch_size : int, default=1024
+        Samples per gradient chunk; peak memory grows with it.
+    device : str, default="auto"
+        Torch device for training and gradients; ``"auto"`` picks CUDA when
+        available. Results are always NumPy arrays on the CPU.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the network's initialisation and shuffling, the validation
+        split, the folds and the scorer. The same seed gives the same scores
+        on the same machine.
+    verbose : int, default=0
+        ``>0`` prints training epochs and shows progress over gradient chunks.
+
+    Attributes
+    ----------
+    nets_ : list of skorch.NeuralNet
+        The fitted networks (one; ``cv`` for ``timing="out_of_fold"``).
+    scorers_ : list of estimator
+        The fitted outlier detector(s) on gradient space, one per member
+        (network or checkpoint).
+    param_names_ : list of str
+        The parameters whose gradients are used.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (classification only).
+    scaler_ : StandardScaler or None
+        Feature scaling applied before the default network; ``None`` when a
+        network was given.
+    train_scores_ : ndarray of shape (n_samples,)
+        Scores of the training rows as computed during ``fit`` (out of fold
+        for ``timing="out_of_fold"``); ``fit_predict`` thresholds these.
+    offset_ : float
+        Threshold: ``decision_function = score_samples - offset_``.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X is a DataFrame with string
+        column names.
+
+    See Also
+    --------
+    CleanTrainingSet : Drop the rows this detector flags, then fit a model.
+    sklearn.ensemble.IsolationForest : The default scorer.
+
+    Notes
+    -----
+    ``score_samples``, ``decision_function`` and ``predict`` need the labels,
+    since a loss gradient needs a target. Without ``y`` a classifier's own
+    predicted label is used (whose gradient is small, so such scores only
+    say how unsure the net is); a regressor raises.
+
+    References
+    ----------
+    A. Chhabra, B. Li, J. Chen, P. Mohapatra, H. Liu. "Outlier Gradient
+    Analysis: Efficiently Identifying Detrimental Training Samples for Deep
+    Learning Models". ICLR 2025. arXiv:2405.03869.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from skogad import GradientOutlierDetector
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> y_noisy = y.copy()
+    >>> y_noisy[:40] = 1 - y_noisy[:40]
+    >>> det = GradientOutlierDetector(contamination=0.1, random_state=0)
+    >>> flags = det.fit_predict(X, y_noisy)
+    >>> flags.shape, set(flags)
+    ((569,), {np.int64(-1), np.int64(1)})
+    >>> bool((flags[:40] == -1).mean() > 0.5)
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "net": [None, NeuralNet, FrozenEstimator, nn.Module, type],
+        "scorer": [StrOptions(set(NAMED_SCORERS)), HasMethods(["fit"])],
+        "params": [StrOptions({"last", "all"}), list, tuple],
+        "timing": [StrOptions(set(TIMINGS))],
+        "cv": [Interval(Integral, 2, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # A gradient needs labels: let metadata routing pass y to these methods.
+    __metadata_request__score_samples = {"y": True}
+    __metadata_request__decision_function = {"y": True}
+    __metadata_request__predict = {"y": True}
+
+    def __init__(
+        self,
+        net=None,
+        *,
+        scorer="iforest",
+        params="last",
+        timing="early_stopping",
+        cv=5,
+        validation_fraction=0.2,
+        patience=5,
+        contamination="auto",
+        batch_size=1024,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.net = net
+        self.scorer = scorer
+        self.params = params
+        self.timing = timing
+        self.cv = cv
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.contamination = contamination
+        self.batch_size = batch_size
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.non_deterministic = self.device != "cpu" and torch.cuda.is_available()
+        return tags
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train the network, take per-sample gradients, fit the scorer.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Labels (classification) or targets (regression). Required.
+
+        Returns
+        -------
+        self : GradientOutlierDetector
+        """
+        self._fit(X, y)
+        return self
+
+    def _fit(self, X, y):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y: a per-sample loss gradient "
+                "needs each sample's label or target."
+            )
+        X, y = validate_data(self, X, y, dtype=np.float32, y_numeric=False)
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        self._seed = seed
+        net = self.net.estimator if isinstance(self.net, FrozenEstimator) else self.net
+        frozen = isinstance(self.net, FrozenEstimator)
+        self._classifier = self._is_classification(net, y)
+        device = resolve_device(self.device)
+
+        if self._classifier:
+            target, n_outputs = self._encode_fit_labels(net, y, frozen)
+        else:
+            target = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
+            n_outputs = target.shape[1]
+
+        skorch_net, fitted = build_net(
+            net,
+            classifier=self._classifier,
+            n_features=X.shape[1],
+            n_outputs=n_outputs,
+            device=device,
+        )
+        fitted = fitted or frozen
+        self.scaler_ = StandardScaler().fit(X) if net is None else None
+        Xt = self._transform(X)
+        if fitted:
+            members = [Member(skorch_net, skorch_net.module_, np.ones(len(X), bool))]
+        else:
+            if self.verbose and net is None:
+                skorch_net.set_params(verbose=1)
+            members = train_members(
+                skorch_net,
+                Xt,
+                target,
+                timing=self.timing,
+                classifier=self._classifier,
+                cv=self.cv,
+                validation_fraction=self.validation_fraction,
+                patience=self.patience,
+                seed=seed,
+            )
+        self._members = members
+        self.nets_ = list({id(m.net): m.net for m in members}.values())
+        self.param_names_ = select_parameters(members[0].module, self.params)
+
+        total = np.zeros(len(X))
+        count = np.zeros(len(X))
+        adapters = []
+        for member in members:
+            rows = member.rows
+            G = self._gradients(member, Xt[rows], target[rows])
+            adapter = ScorerAdapter(make_scorer(self.scorer, seed)).fit(G)
+            total[rows] += adapter.score_samples(G)
+            count[rows] += 1
+            adapters.append(adapter)
+        self._adapters = adapters
+        self.scorers_ = [a.estimator for a in adapters]
+        self.train_scores_ = total / count
+        self.offset_ = self._offset(adapters)
+
+    # ------------------------------------------------------------- scoring
+    def score_samples(self, X, y=None):
+        """Outlier score of each sample; the lower, the more abnormal.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+        y : array-like of shape (n_samples,), default=None
+            Their labels or targets. Without them a classifier uses its own
+            predicted labels (see Notes); a regressor raises ``ValueError``.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float32, reset=False)
+        Xt = self._transform(X)
+        target = self._score_target(Xt, y)
+        scores = np.zeros(len(X))
+        for member, adapter in zip(self._members, self._adapters, strict=True):
+            scores += adapter.score_samples(self._gradients(member, Xt, target))
+        return scores / len(self._members)
+
+    def decision_function(self, X, y=None):
+        """``score_samples - offset_``: negative for outliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+        y : array-like of shape (n_samples,), default=None
+            Their labels or targets (see `score_samples`).
+
+        Returns
+        -------
+        decision : ndarray of shape (n_samples,)
+        """
+        return self.score_samples(X, y) - self.offset_
+
+    def predict(self, X, y=None):
+        """``-1`` for outliers, ``+1`` for inliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+        y : array-like of shape (n_samples,), default=None
+            Their labels or targets (see `score_samples`).
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        return np.where(self.decision_function(X, y) < 0, -1, 1)
+
+    def fit_predict(self, X, y=None):
+        """Fit on ``(X, y)`` and flag the training rows (-1 outlier, +1 inlier).
+
+        Unlike ``OutlierMixin.fit_predict``, ``y`` is used: it is required.
+        The flags come from ``train_scores_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Labels or targets. Required.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        self.fit(X, y)
+        return np.where(self.train_scores_ < self.offset_, -1, 1)
+
+    def fit_resample(self, X, y):
+        """Fit, then return the training rows not flagged (a cleaning sampler).
+
+        Usable as a sampler step in an ``imblearn.pipeline.Pipeline``.
+        Sets ``sample_indices_``, the indices of the kept rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; a DataFrame stays a DataFrame.
+        y : array-like of shape (n_samples,)
+            Labels or targets.
+
+        Returns
+        -------
+        X_resampled, y_resampled : the kept rows of X and y, in order.
+        """
+        keep = np.flatnonzero(self.fit_predict(X, y) == 1)
+        self.sample_indices_ = keep
+        return _safe_indexing(X, keep), _safe_indexing(y, keep)
+
+    def score(self, X, y):
+        """Mean of `score_samples` on ``(X, y)``, for model selection.
+
+        Higher means the rows look more typical to the fitted detector. It
+        does not measure how well noise is found; to tune ``contamination``
+        for a downstream model, grid-search `CleanTrainingSet` instead.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+        y : array-like of shape (n_samples,)
+            Their labels or targets.
+
+        Returns
+        -------
+        score : float
+        """
+        return float(np.mean(self.score_samples(X, y)))
+
+    # ------------------------------------------------------------ helpers
+    @staticmethod
+    def _is_classification(net, y):
+        if isinstance(net, NeuralNetRegressor):
+            return False
+        if isinstance(net, NeuralNetClassifier):
+            return True
+        kind = type_of_target(y, input_name="y")
+        if kind in ("binary", "multiclass"):
+            return True
+        if kind == "continuous":
+            return False
+        raise ValueError(
+            f"y must be class labels or one continuous target per sample; got "
+            f"{kind} targets."
+        )
+
+    def _encode_fit_labels(self, net, y, frozen):
+        if isinstance(net, NeuralNet) and (frozen or getattr(net, "initialized_", 0)):
+            self.classes_ = np.asarray(net.classes_)
+            return self._encode(y), len(self.classes_)
+        self.classes_, encoded = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"y has a single class ({self.classes_[0]!r}); at least two classes "
+                "are needed to train a classifier."
+            )
+        return encoded.astype(np.int64), len(self.classes_)
+
+    def _encode(self, y):
+        index = np.searchsorted(self.classes_, y)
+        index = np.clip(index, 0, len(self.classes_) - 1)
+        unseen = self.classes_[index] != y
+        if np.any(unseen):
+            raise ValueError(
+                f"y has labels the network was not trained on: "
+                f"{sorted(set(np.asarray(y)[unseen].tolist()))[:10]}; known classes: "
+                f"{self.classes_.tolist()}."
+            )
+        return index.astype(np.int64)
+
+    def _transform(self, X):
+        X = X if self.scaler_ is None else self.scaler_.transform(X)
+        return np.ascontiguousarray(X, dtype=np.float32)
+
+    def _score_target(self, Xt, y):
+        if y is None:
+            if not self._classifier:
+                raise ValueError(
+                    "Scoring a regressor needs y: the gradient of the net's "
+                    "own prediction is zero."
+                )
+            proba = np.mean([net.predict_proba(Xt) for net in self.nets_], axis=0)
+            return proba.argmax(axis=1).astype(np.int64)
+        y = _check_y(column_or_1d(y), y_numeric=False, estimator=self)
+        if len(y) != len(Xt):
+            raise ValueError(
+                f"X and y have different numbers of samples: {len(Xt)} and {len(y)}."
+            )
+        if self._classifier:
+            return self._encode(y)
+        return np.asarray(y, dtype=np.float32).reshape(len(y), -1)
+
+    def _gradients(self, member, Xt, target):
+        device = next(member.module.parameters()).device
+        chunks = iter_per_sample_gradients(
+            member.module,
+            sample_loss_fn(member.net),
+            torch.from_numpy(Xt),
+            torch.from_numpy(target),
+            select_parameters(member.module, self.params),
+            batch_size=self.batch_size,
+            device=device,
+        )
+        n_chunks = -(-len(Xt) // self.batch_size)
+        chunks = tqdm(chunks, total=n_chunks, desc="gradients", disable=not self.verbose)
+        G = np.concatenate([c.detach().cpu().numpy() for c in chunks])
+        if not np.all(np.isfinite(G)):
+            raise FloatingPointError(
+                "Per-sample gradients are NaN or infinite: the network's loss is "
+                "not finite on some rows (check the features' scale and the net)."
+            )
+        return G
+
+    def _offset(self, adapters):
+        if self.contamination != "auto":
+            return float(np.percentile(self.train_scores_, 100 * self.contamination))
+        offsets = [a.own_offset for a in adapters]
+        if any(o is None for o in offsets):
+            raise ValueError(
+                f"contamination='auto' needs a scorer with its own threshold; "
+                f"{type(adapters[0].estimator).__name__} has none: set "
+                "contamination to a float."
+            )
+        return float(np.mean(offsets))

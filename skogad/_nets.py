@@ -1,0 +1,225 @@
+"""The skorch side: the default network, wrapping what the user gives, training.
+
+`GradientOutlierDetector` asks this module for *members*: trained networks,
+each with the training rows it may score. Which members exist depends on
+*when* the gradients are taken (the ``timing`` parameter):
+
+- ``"final"``: one net, trained for all its epochs;
+- ``"early_stopping"``: one net, stopped where the loss on a held-out split
+  was lowest (before it memorises noisy labels);
+- ``"checkpoints"``: snapshots of one net taken during training, scores
+  averaged over them;
+- ``"out_of_fold"``: ``cv`` nets, each scoring only the rows it did not see.
+"""
+
+import copy
+import inspect
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import KFold, StratifiedKFold
+from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
+from skorch.callbacks import Callback, EarlyStopping
+from skorch.dataset import ValidSplit
+from torch import nn
+
+TIMINGS = ("early_stopping", "final", "checkpoints", "out_of_fold")
+N_CHECKPOINTS = 5
+
+
+class TabularMLP(nn.Module):
+    """The default network: a ReLU multilayer perceptron for tabular data.
+
+    Parameters
+    ----------
+    n_features : int
+        Input width.
+    n_outputs : int
+        Output width: the number of classes (logits) or of regression targets.
+    hidden_units : int, default=None
+        Width of each hidden layer; by default ``2 * n_features`` clipped to
+        [32, 256].
+    n_hidden : int, default=2
+        Number of hidden layers.
+    """
+
+    def __init__(self, n_features=1, n_outputs=2, hidden_units=None, n_hidden=2):
+        super().__init__()
+        if hidden_units is None:
+            hidden_units = int(np.clip(2 * n_features, 32, 256))
+        layers, width = [], n_features
+        for _ in range(n_hidden):
+            layers += [nn.Linear(width, hidden_units), nn.ReLU()]
+            width = hidden_units
+        layers.append(nn.Linear(width, n_outputs))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, X):
+        return self.layers(X)
+
+
+@dataclass
+class Member:
+    """A trained network and the training rows it scored at fit time."""
+
+    net: NeuralNet
+    module: nn.Module
+    rows: np.ndarray  # boolean mask over the training rows
+
+
+def is_fitted_net(net) -> bool:
+    """Whether a skorch net is initialized, i.e. used as is (skorch's notion)."""
+    return bool(getattr(net, "initialized_", False))
+
+
+def _module_kwargs(module_cls, n_features, n_outputs):
+    try:
+        accepted = inspect.signature(module_cls).parameters
+    except (TypeError, ValueError):
+        return {}
+    sizes = {"n_features": n_features, "n_outputs": n_outputs}
+    return {f"module__{k}": v for k, v in sizes.items() if k in accepted}
+
+
+def build_net(net, *, classifier, n_features, n_outputs, device):
+    """A skorch net for ``net`` and whether it is already fitted.
+
+    ``None`` gives the default `TabularMLP` net; a torch module class or
+    instance is wrapped (classes receive ``n_features``/``n_outputs`` when
+    their constructor takes them); an unfitted skorch net is cloned; a fitted
+    one is returned as is.
+    """
+    if isinstance(net, NeuralNet):
+        if is_fitted_net(net):
+            return net, True
+        return clone(net), False
+    base = NeuralNetClassifier if classifier else NeuralNetRegressor
+    criterion = nn.CrossEntropyLoss if classifier else nn.MSELoss
+    common = dict(
+        criterion=criterion,
+        optimizer=torch.optim.AdamW,
+        lr=1e-3,
+        batch_size=128,
+        max_epochs=100,
+        train_split=None,
+        iterator_train__shuffle=True,
+        device=str(device),
+        verbose=0,
+    )
+    if net is None:
+        return base(
+            TabularMLP,
+            module__n_features=n_features,
+            module__n_outputs=n_outputs,
+            **common,
+        ), False
+    if isinstance(net, type) and issubclass(net, nn.Module):
+        return base(net, **_module_kwargs(net, n_features, n_outputs), **common), False
+    if isinstance(net, nn.Module):
+        return base(copy.deepcopy(net), **common), False
+    raise TypeError(
+        "net must be None, a skorch NeuralNet (fitted or not, possibly wrapped in "
+        "sklearn.frozen.FrozenEstimator), or a torch.nn.Module class or instance; "
+        f"got {type(net).__name__}."
+    )
+
+
+def sample_loss_fn(net):
+    """The net's own loss on a batch of one sample, for the gradient engine.
+
+    Goes through ``net.get_loss`` so skorch's conventions hold (its
+    ``NeuralNetClassifier`` takes the log of probabilities for ``NLLLoss``;
+    a ``CrossEntropyLoss`` gets logits).
+    """
+
+    def loss(output, target):
+        return net.get_loss(output, target, X=None, training=False)
+
+    return loss
+
+
+def check_trained(net):
+    """Raise if the net's training loss went NaN or infinite."""
+    losses = [row.get("train_loss") for row in net.history]
+    for epoch, value in enumerate(losses, start=1):
+        if value is not None and not np.isfinite(value):
+            raise FloatingPointError(
+                f"The network's training loss became {value} at epoch {epoch}; "
+                "lower its learning rate or scale the features."
+            )
+
+
+class _Snapshots(Callback):
+    def __init__(self, epochs):
+        self.epochs = epochs
+
+    def initialize(self):
+        self.modules_ = []
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) in self.epochs:
+            self.modules_.append(copy.deepcopy(net.module_).eval())
+
+
+def _with_callback(net, name, callback):
+    callbacks = net.callbacks if isinstance(net.callbacks, list) else []
+    return net.set_params(callbacks=[*callbacks, (name, callback)])
+
+
+def _fit(net, X, y, *, early_stopping, classifier, validation_fraction, patience,
+         seed):
+    if early_stopping:
+        net.set_params(
+            train_split=ValidSplit(
+                validation_fraction, stratified=classifier, random_state=seed
+            )
+        )
+        _with_callback(
+            net,
+            "skogad_early_stopping",
+            EarlyStopping(patience=patience, load_best=True, sink=lambda *a: None),
+        )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net.fit(X, y)
+    check_trained(net)
+    return net
+
+
+def train_members(net, X, y, *, timing, classifier, cv, validation_fraction,
+                  patience, seed):
+    """Train ``net`` (unfitted, a template) on X, y as ``timing`` asks.
+
+    Returns the members whose gradients are scored (see the module docstring).
+    """
+    n = len(X)
+    everything = np.ones(n, dtype=bool)
+    fit = dict(classifier=classifier, validation_fraction=validation_fraction,
+               patience=patience, seed=seed)
+    if timing in ("final", "early_stopping"):
+        trained = _fit(clone(net), X, y, early_stopping=timing == "early_stopping",
+                       **fit)
+        return [Member(trained, trained.module_, everything)]
+    if timing == "checkpoints":
+        max_epochs = net.max_epochs
+        epochs = set(np.unique(np.linspace(1, max_epochs, N_CHECKPOINTS).round()))
+        trained = _with_callback(clone(net), "skogad_snapshots", _Snapshots(epochs))
+        trained = _fit(trained, X, y, early_stopping=False, **fit)
+        modules = dict(trained.callbacks_)["skogad_snapshots"].modules_
+        return [Member(trained, m, everything) for m in modules]
+    if timing == "out_of_fold":
+        splitter = (StratifiedKFold if classifier else KFold)(
+            n_splits=cv, shuffle=True, random_state=seed
+        )
+        members = []
+        for fold, (train, test) in enumerate(splitter.split(X, y)):
+            trained = _fit(clone(net), X[train], y[train], early_stopping=True,
+                           **{**fit, "seed": seed + fold})
+            rows = np.zeros(n, dtype=bool)
+            rows[test] = True
+            members.append(Member(trained, trained.module_, rows))
+        return members
+    raise ValueError(f"timing must be one of {TIMINGS}, got {timing!r}.")

@@ -1,0 +1,100 @@
+"""Outlier scorers on gradient space.
+
+Every scorer is used through `ScorerAdapter`, which gives one convention
+whatever the detector's origin: ``score_samples`` where lower means more
+abnormal (scikit-learn's), and ``own_offset`` the detector's own threshold on
+that scale, used when ``contamination="auto"``.
+"""
+
+import numpy as np
+from sklearn.base import BaseEstimator, OutlierMixin, clone
+from sklearn.ensemble import IsolationForest
+
+NAMED_SCORERS = ("iforest", "l1", "l2")
+
+
+class GradientNorm(OutlierMixin, BaseEstimator):
+    """Score = minus the gradient's norm: a large gradient is abnormal.
+
+    Parameters
+    ----------
+    ord : {1, 2}, default=2
+        Which norm.
+
+    Attributes
+    ----------
+    offset_ : float
+        Tukey's upper fence on the training norms (third quartile plus 1.5
+        interquartile ranges), negated: the threshold used when the
+        contamination is ``"auto"``.
+    """
+
+    def __init__(self, ord=2):
+        self.ord = ord
+
+    def fit(self, X, y=None):
+        norms = -self.score_samples(X)
+        q1, q3 = np.percentile(norms, [25, 75])
+        self.offset_ = -(q3 + 1.5 * (q3 - q1))
+        return self
+
+    def score_samples(self, X):
+        return -np.linalg.norm(np.asarray(X, dtype=np.float64), ord=self.ord, axis=1)
+
+
+def make_scorer(scorer, random_state):
+    """An unfitted scorer for the ``scorer`` parameter (named or an estimator)."""
+    if isinstance(scorer, str):
+        if scorer == "iforest":
+            return IsolationForest(random_state=random_state)
+        if scorer in ("l1", "l2"):
+            return GradientNorm(ord=int(scorer[1]))
+        raise ValueError(
+            f"scorer must be one of {NAMED_SCORERS} or an outlier detector "
+            f"instance, got {scorer!r}."
+        )
+    if not hasattr(scorer, "fit") or not (
+        hasattr(scorer, "score_samples") or hasattr(scorer, "decision_function")
+    ):
+        raise TypeError(
+            "scorer must have fit and score_samples (scikit-learn) or "
+            f"decision_function (PyOD); got {type(scorer).__name__}."
+        )
+    est = clone(scorer)
+    if "random_state" in est.get_params() and est.get_params()["random_state"] is None:
+        est.set_params(random_state=random_state)
+    return est
+
+
+class ScorerAdapter:
+    """One convention for scikit-learn and PyOD detectors.
+
+    scikit-learn detectors give ``score_samples`` (lower = more abnormal) and
+    ``offset_``; PyOD detectors give ``decision_function`` with the opposite
+    sign and ``threshold_``, which are negated here.
+    """
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    @property
+    def _is_pyod(self):
+        return hasattr(self.estimator, "decision_scores_")
+
+    def fit(self, G):
+        self.estimator.fit(G)
+        return self
+
+    def score_samples(self, G):
+        if self._is_pyod:
+            return -np.asarray(self.estimator.decision_function(G), dtype=np.float64)
+        return np.asarray(self.estimator.score_samples(G), dtype=np.float64)
+
+    @property
+    def own_offset(self):
+        """The detector's own threshold, or None when it has none."""
+        if self._is_pyod:
+            threshold = getattr(self.estimator, "threshold_", None)
+            return None if threshold is None else -float(threshold)
+        offset = getattr(self.estimator, "offset_", None)
+        return None if offset is None else float(offset)
