@@ -113,14 +113,18 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
         self : CleanTrainingSet
         """
         if y is None:
-            raise ValueError(f"{type(self).__name__} requires y.")
-        validate_data(self, X, y, y_numeric=False, skip_check_array=True)
-        n = _num_samples(X)
-        if _num_samples(y) != n:
             raise ValueError(
-                f"X and y have different numbers of samples: {n} and "
-                f"{_num_samples(y)}."
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None."
             )
+        X_checked, y_checked = validate_data(
+            self, X, y, dtype=None, ensure_all_finite=False, y_numeric=False
+        )
+        # DataFrames and Series go on as they are, for estimators that use
+        # column names; anything else as the validated arrays.
+        X = X if hasattr(X, "iloc") else X_checked
+        y = y if hasattr(y, "iloc") else y_checked
+        n = _num_samples(X)
         self.detector_ = (
             GradientOutlierDetector(contamination=0.1)
             if self.detector is None
@@ -187,5 +191,7 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
     def _check(self, X):
         # Checks feature count/names against fit and passes X on unchanged, so
         # a DataFrame still reaches an estimator that wants column names.
-        validate_data(self, X, reset=False, skip_check_array=True)
-        return X
+        X_checked = validate_data(
+            self, X, reset=False, dtype=None, ensure_all_finite=False
+        )
+        return X if hasattr(X, "iloc") else X_checked

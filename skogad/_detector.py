@@ -234,8 +234,9 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
     def _fit(self, X, y):
         if y is None:
             raise ValueError(
-                f"{type(self).__name__} requires y: a per-sample loss gradient "
-                "needs each sample's label or target."
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None: a per-sample loss gradient needs each sample's label or "
+                "target."
             )
         X, y = validate_data(self, X, y, dtype=np.float32, y_numeric=False)
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
@@ -256,6 +257,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
             classifier=self._classifier,
             n_features=X.shape[1],
             n_outputs=n_outputs,
+            n_samples=len(X),
             device=device,
         )
         fitted = fitted or frozen
@@ -421,7 +423,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
             return False
         if isinstance(net, NeuralNetClassifier):
             return True
-        kind = type_of_target(y, input_name="y")
+        kind = type_of_target(y, input_name="y", raise_unknown=True)
         if kind in ("binary", "multiclass"):
             return True
         if kind == "continuous":
@@ -438,8 +440,8 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         self.classes_, encoded = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(
-                f"y has a single class ({self.classes_[0]!r}); at least two classes "
-                "are needed to train a classifier."
+                f"y has only one class ({self.classes_[0]!r}); at least two "
+                "classes are needed to train a classifier."
             )
         return encoded.astype(np.int64), len(self.classes_)
 

@@ -83,7 +83,16 @@ def _module_kwargs(module_cls, n_features, n_outputs):
     return {f"module__{k}": v for k, v in sizes.items() if k in accepted}
 
 
-def build_net(net, *, classifier, n_features, n_outputs, device):
+def default_batch_size(n_samples):
+    """Training batch size of the default net: about 16 steps per epoch.
+
+    With few rows a fixed batch of 128 gives one optimizer step per epoch, and
+    early stopping then halts before the net has learned anything.
+    """
+    return int(np.clip(n_samples // 16, 16, 256))
+
+
+def build_net(net, *, classifier, n_features, n_outputs, n_samples, device):
     """A skorch net for ``net`` and whether it is already fitted.
 
     ``None`` gives the default `TabularMLP` net; a torch module class or
@@ -101,7 +110,7 @@ def build_net(net, *, classifier, n_features, n_outputs, device):
         criterion=criterion,
         optimizer=torch.optim.AdamW,
         lr=1e-3,
-        batch_size=128,
+        batch_size=default_batch_size(n_samples),
         max_epochs=100,
         train_split=None,
         iterator_train__shuffle=True,
