@@ -49,8 +49,9 @@ def datasets(quick):
         return
     yield "iris", load_iris(return_X_y=True)
     yield "digits", load_digits(return_X_y=True)
-    yield "classif_3k", make_classification(
-        3000, 20, n_informative=10, n_classes=3, random_state=0
+    yield (
+        "classif_3k",
+        make_classification(3000, 20, n_informative=10, n_classes=3, random_state=0),
     )
 
 
@@ -60,8 +61,9 @@ def flip(y, rate, rng):
     noisy = rng.rand(len(y)) < rate
     shift = rng.randint(1, len(classes), size=len(y))
     y_noisy = y.copy()
-    y_noisy[noisy] = classes[(np.searchsorted(classes, y[noisy]) + shift[noisy])
-                             % len(classes)]
+    y_noisy[noisy] = classes[
+        (np.searchsorted(classes, y[noisy]) + shift[noisy]) % len(classes)
+    ]
     return y_noisy, noisy
 
 
@@ -75,8 +77,11 @@ def run_skogad(X, y, noisy, timing, scorer, seed):
     det = GradientOutlierDetector(timing=timing, scorer=scorer, random_state=seed)
     flags = det.fit_predict(X, y)
     seconds = time.perf_counter() - t
-    return (roc_auc_score(noisy, -det.train_scores_),
-            *precision_recall(flags == -1, noisy), seconds)
+    return (
+        roc_auc_score(noisy, -det.train_scores_),
+        *precision_recall(flags == -1, noisy),
+        seconds,
+    )
 
 
 def run_cleanlab(X, y, noisy, seed):
@@ -122,17 +127,27 @@ def main(argv=None):
             results[methods[-1]].append(run_cleanlab(X, y_noisy, noisy, seed))
         for m in methods:
             r = np.array(results[m])
-            rows.append((name, f"{X.shape[0]}×{X.shape[1]}", m, fmt(r[:, 0]),
-                         fmt(r[:, 1], 2), fmt(r[:, 2], 2), fmt(r[:, 3], 1)))
+            rows.append(
+                (
+                    name,
+                    f"{X.shape[0]}x{X.shape[1]}",
+                    m,
+                    fmt(r[:, 0]),
+                    fmt(r[:, 1], 2),
+                    fmt(r[:, 2], 2),
+                    fmt(r[:, 3], 1),
+                )
+            )
             print(*rows[-1], sep=" | ", flush=True)
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / ("timing_quick.md" if args.quick else "timing.md")
+    quick_flag = " --quick" if args.quick else ""
     lines = [
         "# When to take the gradients (label-noise detection)",
         "",
-        f"Command: `python benchmarks/bench_timing.py{' --quick' if args.quick else ''}`"
+        f"Command: `python benchmarks/bench_timing.py{quick_flag}`"
         f" · {date.today()} · {platform.machine()}, {torch.get_num_threads()} "
         f"torch threads · Python {platform.python_version()}, skogad "
         f"{skogad.__version__}, torch {torch.__version__}, scikit-learn "
@@ -144,7 +159,7 @@ def main(argv=None):
         "`contamination='auto'`; cleanlab: `find_label_issues`). Time: whole "
         "method (training included), seconds.",
         "",
-        "| data | n×d | method | AUROC | precision | recall | time (s) |",
+        "| data | n x d | method | AUROC | precision | recall | time (s) |",
         "|---|---|---|---|---|---|---|",
         *("| " + " | ".join(r) + " |" for r in rows),
         "",

@@ -1,5 +1,7 @@
 """CleanTrainingSet: drop the rows a detector flags, fit an estimator on the rest."""
 
+from typing import ClassVar
+
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.utils import _safe_indexing, get_tags
@@ -76,7 +78,7 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
     540
     """
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         "estimator": [HasMethods(["fit"])],
         "detector": [None, HasMethods(["fit_predict"])],
     }

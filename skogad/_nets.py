@@ -106,17 +106,17 @@ def build_net(net, *, classifier, n_features, n_outputs, n_samples, device):
         return clone(net), False
     base = NeuralNetClassifier if classifier else NeuralNetRegressor
     criterion = nn.CrossEntropyLoss if classifier else nn.MSELoss
-    common = dict(
-        criterion=criterion,
-        optimizer=torch.optim.AdamW,
-        lr=1e-3,
-        batch_size=default_batch_size(n_samples),
-        max_epochs=100,
-        train_split=None,
-        iterator_train__shuffle=True,
-        device=str(device),
-        verbose=0,
-    )
+    common = {
+        "criterion": criterion,
+        "optimizer": torch.optim.AdamW,
+        "lr": 1e-3,
+        "batch_size": default_batch_size(n_samples),
+        "max_epochs": 100,
+        "train_split": None,
+        "iterator_train__shuffle": True,
+        "device": str(device),
+        "verbose": 0,
+    }
     if net is None:
         return base(
             TabularMLP,
@@ -178,8 +178,7 @@ def _with_callback(net, name, callback):
     return net.set_params(callbacks=[*callbacks, (name, callback)])
 
 
-def _fit(net, X, y, *, early_stopping, classifier, validation_fraction, patience,
-         seed):
+def _fit(net, X, y, *, early_stopping, classifier, validation_fraction, patience, seed):
     if early_stopping:
         net.set_params(
             train_split=ValidSplit(
@@ -198,19 +197,25 @@ def _fit(net, X, y, *, early_stopping, classifier, validation_fraction, patience
     return net
 
 
-def train_members(net, X, y, *, timing, classifier, cv, validation_fraction,
-                  patience, seed):
+def train_members(
+    net, X, y, *, timing, classifier, cv, validation_fraction, patience, seed
+):
     """Train ``net`` (unfitted, a template) on X, y as ``timing`` asks.
 
     Returns the members whose gradients are scored (see the module docstring).
     """
     n = len(X)
     everything = np.ones(n, dtype=bool)
-    fit = dict(classifier=classifier, validation_fraction=validation_fraction,
-               patience=patience, seed=seed)
+    fit = {
+        "classifier": classifier,
+        "validation_fraction": validation_fraction,
+        "patience": patience,
+        "seed": seed,
+    }
     if timing in ("final", "early_stopping"):
-        trained = _fit(clone(net), X, y, early_stopping=timing == "early_stopping",
-                       **fit)
+        trained = _fit(
+            clone(net), X, y, early_stopping=timing == "early_stopping", **fit
+        )
         return [Member(trained, trained.module_, everything)]
     if timing == "checkpoints":
         max_epochs = net.max_epochs
@@ -225,8 +230,13 @@ def train_members(net, X, y, *, timing, classifier, cv, validation_fraction,
         )
         members = []
         for fold, (train, test) in enumerate(splitter.split(X, y)):
-            trained = _fit(clone(net), X[train], y[train], early_stopping=True,
-                           **{**fit, "seed": seed + fold})
+            trained = _fit(
+                clone(net),
+                X[train],
+                y[train],
+                early_stopping=True,
+                **{**fit, "seed": seed + fold},
+            )
             rows = np.zeros(n, dtype=bool)
             rows[test] = True
             members.append(Member(trained, trained.module_, rows))

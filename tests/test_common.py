@@ -5,7 +5,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skogad import CleanTrainingSet, GradientOutlierDetector
 
-FAST = dict(timing="final", random_state=0, device="cpu")
+FAST = {"timing": "final", "random_state": 0, "device": "cpu"}
 
 Y_REQUIRED = (
     "outlier checks call fit(X) / fit_predict(X) without y; a per-sample loss "
@@ -28,8 +28,8 @@ def _expected(estimator):
     [
         GradientOutlierDetector(**FAST),
         CleanTrainingSet(
-            LogisticRegression(), detector=GradientOutlierDetector(
-                contamination=0.1, **FAST)
+            LogisticRegression(),
+            detector=GradientOutlierDetector(contamination=0.1, **FAST),
         ),
     ],
     expected_failed_checks=_expected,

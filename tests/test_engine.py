@@ -55,9 +55,7 @@ def test_classifier_matches_loop(params, batch_size):
     X, y = _data()
     loss = nn.CrossEntropyLoss()
     names = select_parameters(module, params)
-    got = per_sample_gradients(
-        module, loss, X, y, names, batch_size=batch_size
-    )
+    got = per_sample_gradients(module, loss, X, y, names, batch_size=batch_size)
     torch.testing.assert_close(got, loop_gradients(module, loss, X, y, names))
 
 
@@ -143,8 +141,11 @@ def test_skorch_loss_convention_and_detector_path(module, criterion, device):
         train_split=None,
         verbose=0,
         device=device,
-        **({"module__n_features": 5, "module__n_outputs": 3}
-           if module is TabularMLP else {}),
+        **(
+            {"module__n_features": 5, "module__n_outputs": 3}
+            if module is TabularMLP
+            else {}
+        ),
     ).fit(X, y)
     names = select_parameters(net.module_, "all")
     loss = sample_loss_fn(net)

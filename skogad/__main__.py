@@ -1,0 +1,3 @@
+from skogad._cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,67 @@
+"""The benchmark scripts run (quick mode) and write their tables."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_bench_timing_quick(tmp_path):
+    pytest.importorskip("cleanlab")
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "bench_timing.py"),
+            "--quick",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    table = (tmp_path / "timing_quick.md").read_text()
+    rows = [line for line in table.splitlines() if line.startswith("| breast")]
+    # 4 timings x 2 scorers + cleanlab, each with an AUROC in [0, 1]
+    assert len(rows) == 9
+    for row in rows:
+        auroc = float(row.split("|")[4].split("±")[0])
+        assert 0.5 < auroc <= 1.0, row
+
+
+def test_demo_command_prints_its_figures():
+    result = subprocess.run(
+        [sys.executable, "-m", "skogad", "demo", "--dataset", "wine"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "precision" in result.stdout and "oracle" in result.stdout
+
+
+def test_demo_figures():
+    from skogad._demo import run_demo
+
+    figures = run_demo(
+        "breast_cancer", noise=0.2, contamination=0.2, seed=0, out=lambda *a: None
+    )
+    # A detector that ranked at random would sit near 0.5 AUROC and 0.2 precision.
+    assert figures["auroc"] > 0.85
+    assert figures["precision"] > 0.5
+    assert figures["accuracy_oracle"] >= figures["accuracy_noisy"] - 0.05
+
+
+def test_cli_rejects_bad_arguments():
+    result = subprocess.run(
+        [sys.executable, "-m", "skogad", "demo", "--noise", "2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "--noise must be between 0 and 1" in result.stderr
