@@ -214,7 +214,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y=None):
         """Train the network, take per-sample gradients, fit the scorer.
 
         Parameters
@@ -222,7 +222,8 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
             Training data.
         y : array-like of shape (n_samples,)
-            Labels (classification) or targets (regression). Required.
+            Labels (classification) or targets (regression). Required: the
+            default ``None`` raises ``ValueError``.
 
         Returns
         -------
@@ -435,7 +436,13 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
 
     def _encode_fit_labels(self, net, y, frozen):
         if isinstance(net, NeuralNet) and (frozen or getattr(net, "initialized_", 0)):
-            self.classes_ = np.asarray(net.classes_)
+            try:
+                self.classes_ = np.asarray(net.classes_)
+            except AttributeError as exc:
+                raise ValueError(
+                    "The fitted net does not know its classes (it was initialized "
+                    "but not fitted on labels): create it with classes=[...]."
+                ) from exc
             return self._encode(y), len(self.classes_)
         self.classes_, encoded = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:

@@ -7,7 +7,7 @@ that scale, used when ``contamination="auto"``.
 """
 
 import numpy as np
-from sklearn.base import BaseEstimator, OutlierMixin, clone
+from sklearn.base import BaseEstimator, OutlierMixin, clone, is_outlier_detector
 from sklearn.ensemble import IsolationForest
 
 NAMED_SCORERS = ("iforest", "l1", "l2")
@@ -53,12 +53,16 @@ def make_scorer(scorer, random_state):
             f"scorer must be one of {NAMED_SCORERS} or an outlier detector "
             f"instance, got {scorer!r}."
         )
+    # A classifier has decision_function too; only outlier detectors qualify
+    # through it (PyOD's declare themselves as such).
     if not hasattr(scorer, "fit") or not (
-        hasattr(scorer, "score_samples") or hasattr(scorer, "decision_function")
+        hasattr(scorer, "score_samples")
+        or (hasattr(scorer, "decision_function") and is_outlier_detector(scorer))
     ):
         raise TypeError(
-            "scorer must have fit and score_samples (scikit-learn) or "
-            f"decision_function (PyOD); got {type(scorer).__name__}."
+            "scorer must be an outlier detector with fit and score_samples "
+            "(scikit-learn) or decision_function (PyOD); got "
+            f"{type(scorer).__name__}."
         )
     est = clone(scorer)
     if "random_state" in est.get_params() and est.get_params()["random_state"] is None:
@@ -97,4 +101,5 @@ class ScorerAdapter:
             threshold = getattr(self.estimator, "threshold_", None)
             return None if threshold is None else -float(threshold)
         offset = getattr(self.estimator, "offset_", None)
-        return None if offset is None else float(offset)
+        # OneClassSVM's offset_ is an array of one value
+        return None if offset is None else float(np.asarray(offset).item())
