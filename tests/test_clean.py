@@ -54,8 +54,9 @@ def test_default_detector_trims_ten_percent(clf_data):
 
 def test_pipeline_and_grid_search(clf_data):
     X, y = clf_data
-    pipe = make_pipeline(StandardScaler(), CleanTrainingSet(LogisticRegression(),
-                                                            detector=detector()))
+    pipe = make_pipeline(
+        StandardScaler(), CleanTrainingSet(LogisticRegression(), detector=detector())
+    )
     grid = {"cleantrainingset__detector__contamination": [0.05, 0.1, 0.2]}
     search = GridSearchCV(pipe, grid, cv=3).fit(X, y)
     assert search.best_params_["cleantrainingset__detector__contamination"] in (

@@ -308,10 +308,10 @@ def test_non_finite_x(clf_data, bad):
     X = X.copy()
     X[3, 2] = bad
     det = GradientOutlierDetector(**FAST)
-    with pytest.raises(ValueError, match="Input X contains (NaN|infinity)"):
+    with pytest.raises(ValueError, match=r"Input X contains (NaN|infinity)"):
         det.fit(X, y)
     det.fit(np.nan_to_num(X, posinf=0), y)
-    with pytest.raises(ValueError, match="Input X contains (NaN|infinity)"):
+    with pytest.raises(ValueError, match=r"Input X contains (NaN|infinity)"):
         det.score_samples(X, y)
 
 
@@ -422,8 +422,12 @@ def test_net_whose_loss_goes_nan(clf_data):
 def test_fitted_net_with_non_finite_gradients(clf_data):
     X, y = clf_data
     net = NeuralNetClassifier(
-        Exploding, module__n_features=8, module__n_outputs=3, max_epochs=0,
-        criterion=nn.CrossEntropyLoss, verbose=0,
+        Exploding,
+        module__n_features=8,
+        module__n_outputs=3,
+        max_epochs=0,
+        criterion=nn.CrossEntropyLoss,
+        verbose=0,
     ).initialize()
     with pytest.raises(ValueError, match="create it with classes"):
         GradientOutlierDetector(net, **FAST).fit(X, y)
