@@ -265,7 +265,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         self.scaler_ = StandardScaler().fit(X) if net is None else None
         Xt = self._transform(X)
         if fitted:
-            members = [Member(skorch_net, skorch_net.module_, np.ones(len(X), bool))]
+            members = [Member(skorch_net, np.ones(len(X), dtype=bool))]
         else:
             if self.verbose and net is None:
                 skorch_net.set_params(verbose=1)
@@ -453,16 +453,19 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         return encoded.astype(np.int64), len(self.classes_)
 
     def _encode(self, y):
-        index = np.searchsorted(self.classes_, y)
-        index = np.clip(index, 0, len(self.classes_) - 1)
-        unseen = self.classes_[index] != y
-        if np.any(unseen):
+        # A dict, not searchsorted: labels of mixed types (a string at score
+        # time for a net trained on ints) must fail clearly, not with TypeError.
+        lookup = {c: i for i, c in enumerate(self.classes_.tolist())}
+        labels = np.asarray(y).tolist()
+        codes = np.array([lookup.get(v, -1) for v in labels], dtype=np.int64)
+        if np.any(codes < 0):
+            unseen = sorted({repr(v) for v, c in zip(labels, codes) if c < 0})
             raise ValueError(
                 f"y has labels the network was not trained on: "
-                f"{sorted(set(np.asarray(y)[unseen].tolist()))[:10]}; known classes: "
+                f"[{', '.join(unseen[:10])}]; known classes: "
                 f"{self.classes_.tolist()}."
             )
-        return index.astype(np.int64)
+        return codes
 
     def _transform(self, X):
         X = X if self.scaler_ is None else self.scaler_.transform(X)

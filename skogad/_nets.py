@@ -62,11 +62,22 @@ class TabularMLP(nn.Module):
 
 @dataclass
 class Member:
-    """A trained network and the training rows it scored at fit time."""
+    """A trained network and the training rows it scored at fit time.
+
+    ``snapshot`` holds a checkpoint's weights (kept on the CPU, so a pickled
+    detector loads on any machine); without one the net's own ``module_`` is
+    used, which skorch pickles device-safely.
+    """
 
     net: NeuralNet
-    module: nn.Module
     rows: np.ndarray  # boolean mask over the training rows
+    snapshot: nn.Module | None = None
+
+    @property
+    def module(self) -> nn.Module:
+        if self.snapshot is None:
+            return self.net.module_
+        return self.snapshot.to(self.net.device)
 
 
 def is_fitted_net(net) -> bool:
@@ -170,7 +181,7 @@ class _Snapshots(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         if len(net.history) in self.epochs:
-            self.modules_.append(copy.deepcopy(net.module_).eval())
+            self.modules_.append(copy.deepcopy(net.module_).cpu().eval())
 
 
 def _with_callback(net, name, callback):
@@ -180,9 +191,11 @@ def _with_callback(net, name, callback):
 
 def _fit(net, X, y, *, early_stopping, classifier, validation_fraction, patience, seed):
     if early_stopping:
+        # Stratify where every class has two rows to split between the sets.
+        stratified = classifier and np.unique(y, return_counts=True)[1].min() >= 2
         net.set_params(
             train_split=ValidSplit(
-                validation_fraction, stratified=classifier, random_state=seed
+                validation_fraction, stratified=stratified, random_state=seed
             )
         )
         _with_callback(
@@ -216,14 +229,14 @@ def train_members(
         trained = _fit(
             clone(net), X, y, early_stopping=timing == "early_stopping", **fit
         )
-        return [Member(trained, trained.module_, everything)]
+        return [Member(trained, everything)]
     if timing == "checkpoints":
         max_epochs = net.max_epochs
         epochs = set(np.unique(np.linspace(1, max_epochs, N_CHECKPOINTS).round()))
         trained = _with_callback(clone(net), "skogad_snapshots", _Snapshots(epochs))
         trained = _fit(trained, X, y, early_stopping=False, **fit)
         modules = dict(trained.callbacks_)["skogad_snapshots"].modules_
-        return [Member(trained, m, everything) for m in modules]
+        return [Member(trained, everything, snapshot=m) for m in modules]
     if timing == "out_of_fold":
         splitter = (StratifiedKFold if classifier else KFold)(
             n_splits=cv, shuffle=True, random_state=seed
@@ -239,6 +252,6 @@ def train_members(
             )
             rows = np.zeros(n, dtype=bool)
             rows[test] = True
-            members.append(Member(trained, trained.module_, rows))
+            members.append(Member(trained, rows))
         return members
     raise ValueError(f"timing must be one of {TIMINGS}, got {timing!r}.")

@@ -133,6 +133,7 @@ def test_out_of_fold_scores_each_row_with_the_net_that_did_not_see_it(clf_data):
     det.fit(X, y)
     assert len(det.nets_) == 3
     coverage = sum(m.rows.astype(int) for m in det._members)
+    assert len({id(m.module) for m in det._members}) == 3
     np.testing.assert_array_equal(coverage, 1)
     assert det.predict(X, y).shape == (len(X),)
 
@@ -348,6 +349,16 @@ def test_unseen_label_at_score_time(clf_data):
         det.score_samples(X, y_bad)
     with pytest.raises(ValueError, match=r"not trained on: \[7\]"):
         det.predict(X, y_bad)
+    with pytest.raises(ValueError, match=r"not trained on: \['cat'\]"):
+        det.score_samples(X[:2], ["cat", "cat"])
+
+
+def test_early_stopping_with_a_class_of_one_row(clf_data):
+    X, y = clf_data
+    y = y.copy()
+    y[0] = 5  # a class with one member cannot be stratified
+    det = GradientOutlierDetector(random_state=0).fit(X, y)
+    np.testing.assert_array_equal(det.classes_, [0, 1, 2, 5])
 
 
 def test_wrong_number_of_features(clf_data):
