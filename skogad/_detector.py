@@ -47,7 +47,8 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
             default=None
         The network. ``None``: a two-hidden-layer ReLU MLP (`TabularMLP`) in
         a skorch ``NeuralNetClassifier`` (cross-entropy) or
-        ``NeuralNetRegressor`` (squared error), trained with AdamW on
+        ``NeuralNetRegressor`` (squared error), trained with AdamW (learning
+        rate 1e-3, batches of about n/16 rows, at most 100 epochs) on
         standardized features. An unfitted skorch net is cloned and trained on
         ``(X, y)`` as is (its own loss, optimizer and epochs; no feature
         scaling). A fitted (initialized) skorch net, or any skorch net wrapped

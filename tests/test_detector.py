@@ -445,3 +445,25 @@ def test_fitted_net_with_non_finite_gradients(clf_data):
     net = clone(net).set_params(classes=[0, 1, 2]).initialize()
     with pytest.raises(FloatingPointError, match="NaN or infinite"):
         GradientOutlierDetector(net, **FAST).fit(X, y)
+
+
+def test_grid_search_scores_a_detector_alone(clf_data):
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = clf_data
+    search = GridSearchCV(
+        GradientOutlierDetector(**FAST), {"scorer": ["l1", "l2"]}, cv=2
+    ).fit(X, y)
+    assert search.best_params_["scorer"] in ("l1", "l2")
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+def test_verbose_shows_progress(clf_data, capsys):
+    X, y = clf_data
+    GradientOutlierDetector(verbose=1, batch_size=100, random_state=0).fit(X, y)
+    captured = capsys.readouterr()
+    assert "gradients" in captured.err  # tqdm over the 3 chunks
+    assert "valid_loss" in captured.out  # skorch's epoch log
+    GradientOutlierDetector(random_state=0).fit(X, y)
+    quiet = capsys.readouterr()
+    assert quiet.err == "" and quiet.out == ""
