@@ -37,6 +37,7 @@ from sklearn.preprocessing import StandardScaler
 
 import skogad
 from skogad import GradientOutlierDetector
+from skogad.noise import flip_labels
 
 TIMINGS = ["early_stopping", "final", "checkpoints", "out_of_fold"]
 SCORERS = ["iforest", "l2"]
@@ -53,18 +54,6 @@ def datasets(quick):
         "classif_3k",
         make_classification(3000, 20, n_informative=10, n_classes=3, random_state=0),
     )
-
-
-def flip(y, rate, rng):
-    """Flip a ``rate`` fraction of labels, each to a different random class."""
-    classes = np.unique(y)
-    noisy = rng.rand(len(y)) < rate
-    shift = rng.randint(1, len(classes), size=len(y))
-    y_noisy = y.copy()
-    y_noisy[noisy] = classes[
-        (np.searchsorted(classes, y[noisy]) + shift[noisy]) % len(classes)
-    ]
-    return y_noisy, noisy
 
 
 def precision_recall(flagged, noisy):
@@ -119,7 +108,7 @@ def main(argv=None):
         X = np.asarray(X, dtype=np.float64)
         results = {m: [] for m in methods}
         for seed in seeds:
-            y_noisy, noisy = flip(y, args.rate, np.random.RandomState(seed))
+            y_noisy, noisy = flip_labels(y, args.rate, random_state=seed)
             for t in TIMINGS:
                 for s in SCORERS:
                     results[f"skogad {t} / {s}"].append(

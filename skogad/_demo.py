@@ -11,25 +11,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skogad._detector import GradientOutlierDetector
+from skogad.noise import flip_labels
 
 DATASETS = {
     "breast_cancer": load_breast_cancer,
     "digits": load_digits,
     "wine": load_wine,
 }
-
-
-def flip_labels(y, rate, random_state):
-    """Flip a ``rate`` fraction of labels, each to another class at random.
-
-    Returns the noisy labels and the boolean mask of flipped rows.
-    """
-    rng = np.random.RandomState(random_state)
-    classes = np.unique(y)
-    flipped = rng.rand(len(y)) < rate
-    shift = rng.randint(1, len(classes), size=len(y))
-    position = np.searchsorted(classes, y)
-    return np.where(flipped, classes[(position + shift) % len(classes)], y), flipped
 
 
 def run_demo(dataset="digits", noise=0.2, contamination=0.2, seed=0, out=print):

@@ -8,17 +8,6 @@ from sklearn.datasets import make_classification, make_regression
 torch.set_num_threads(1)
 
 
-def flip_labels(y, rate, seed):
-    """Flip a ``rate`` fraction of labels to another class; return (y, mask)."""
-    rng = np.random.RandomState(seed)
-    classes = np.unique(y)
-    noisy = rng.rand(len(y)) < rate
-    shift = rng.randint(1, len(classes), size=len(y))
-    pos = np.searchsorted(classes, y)
-    y_noisy = np.where(noisy, classes[(pos + shift) % len(classes)], y)
-    return y_noisy, noisy
-
-
 @pytest.fixture
 def clf_data():
     X, y = make_classification(

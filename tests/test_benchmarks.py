@@ -9,19 +9,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def run(*args, timeout=600):
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
 def test_bench_timing_quick(tmp_path):
     pytest.importorskip("cleanlab")
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "bench_timing.py"),
-            "--quick",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    result = run(
+        str(ROOT / "benchmarks" / "bench_timing.py"), "--quick", "--out", str(tmp_path)
     )
     assert result.returncode == 0, result.stderr
     table = (tmp_path / "timing_quick.md").read_text()
@@ -34,12 +31,7 @@ def test_bench_timing_quick(tmp_path):
 
 
 def test_demo_command_prints_its_figures():
-    result = subprocess.run(
-        [sys.executable, "-m", "skogad", "demo", "--dataset", "wine"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = run("-m", "skogad", "demo", "--dataset", "wine")
     assert result.returncode == 0, result.stderr
     assert "precision" in result.stdout and "oracle" in result.stdout
 
@@ -57,11 +49,6 @@ def test_demo_figures():
 
 
 def test_cli_rejects_bad_arguments():
-    result = subprocess.run(
-        [sys.executable, "-m", "skogad", "demo", "--noise", "2"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run("-m", "skogad", "demo", "--noise", "2", timeout=120)
     assert result.returncode == 2
     assert "--noise must be between 0 and 1" in result.stderr

@@ -17,7 +17,7 @@ from skorch import NeuralNetClassifier
 from torch import nn
 
 from skogad import GradientOutlierDetector, TabularMLP
-from tests.conftest import flip_labels
+from skogad.noise import flip_labels
 
 FAST = {"timing": "final", "random_state": 0, "device": "cpu"}
 
@@ -42,7 +42,7 @@ def test_detects_planted_label_noise():
     X, y = make_classification(
         600, 10, n_informative=6, n_classes=3, n_clusters_per_class=1, random_state=0
     )
-    y_noisy, noisy = flip_labels(y, 0.2, seed=0)
+    y_noisy, noisy = flip_labels(y, 0.2, random_state=0)
     det = GradientOutlierDetector(random_state=0).fit(X, y_noisy)
     auroc = roc_auc_score(noisy, -det.train_scores_)
     # random scores sit at 0.5; the default reaches about 0.95 here
@@ -56,7 +56,7 @@ def test_memorised_net_scores_worse_than_early_stopped():
     from sklearn.datasets import load_breast_cancer
 
     X, y = load_breast_cancer(return_X_y=True)
-    y_noisy, noisy = flip_labels(y, 0.2, seed=0)
+    y_noisy, noisy = flip_labels(y, 0.2, random_state=0)
     auroc = {
         timing: roc_auc_score(
             noisy,
@@ -140,7 +140,7 @@ def test_out_of_fold_scores_each_row_with_the_net_that_did_not_see_it(clf_data):
 
 def test_early_stopping_stops_before_max_epochs(clf_data):
     X, y = clf_data
-    y_noisy, _ = flip_labels(y, 0.3, seed=1)
+    y_noisy, _ = flip_labels(y, 0.3, random_state=1)
     det = GradientOutlierDetector(random_state=0).fit(X, y_noisy)
     net = det.nets_[0]
     assert len(net.history) < net.max_epochs
@@ -233,7 +233,7 @@ def test_scorers(clf_data, scorer, contamination):
 def test_pyod_scorer_adapter(clf_data):
     pyod_iforest = pytest.importorskip("pyod.models.iforest")
     X, y = clf_data
-    y_noisy, noisy = flip_labels(y, 0.2, seed=0)
+    y_noisy, noisy = flip_labels(y, 0.2, random_state=0)
     det = GradientOutlierDetector(scorer=pyod_iforest.IForest(random_state=0), **FAST)
     flags = det.fit_predict(X, y_noisy)
     pyod = det.scorers_[0]
@@ -467,3 +467,10 @@ def test_verbose_shows_progress(clf_data, capsys):
     GradientOutlierDetector(random_state=0).fit(X, y)
     quiet = capsys.readouterr()
     assert quiet.err == "" and quiet.out == ""
+
+
+def test_flip_labels_rejects_bad_input():
+    with pytest.raises(ValueError, match="rate must be in"):
+        flip_labels([0, 1], 1.5)
+    with pytest.raises(ValueError, match="at least two classes"):
+        flip_labels([0, 0], 0.5)
