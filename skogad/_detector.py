@@ -242,7 +242,6 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
             )
         X, y = validate_data(self, X, y, dtype=np.float32, y_numeric=False)
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        self._seed = seed
         net = self.net.estimator if isinstance(self.net, FrozenEstimator) else self.net
         frozen = isinstance(self.net, FrozenEstimator)
         self._classifier = self._is_classification(net, y)
@@ -497,7 +496,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
             sample_loss_fn(member.net),
             torch.from_numpy(Xt),
             torch.from_numpy(target),
-            select_parameters(member.module, self.params),
+            self.param_names_,
             batch_size=self.batch_size,
             device=device,
         )
