@@ -26,6 +26,7 @@ from skogad._nets import (
     TIMINGS,
     Member,
     build_net,
+    is_fitted_net,
     sample_loss_fn,
     train_members,
 )
@@ -242,31 +243,31 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
             )
         X, y = validate_data(self, X, y, dtype=np.float32, y_numeric=False)
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        net = self.net.estimator if isinstance(self.net, FrozenEstimator) else self.net
         frozen = isinstance(self.net, FrozenEstimator)
+        net = self.net.estimator if frozen else self.net
+        fitted = frozen or is_fitted_net(net)
         self._classifier = self._is_classification(net, y)
         device = resolve_device(self.device)
 
         if self._classifier:
-            target, n_outputs = self._encode_fit_labels(net, y, frozen)
+            target, n_outputs = self._encode_fit_labels(net, y, fitted)
         else:
             target = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
             n_outputs = target.shape[1]
 
-        skorch_net, fitted = build_net(
-            net,
-            classifier=self._classifier,
-            n_features=X.shape[1],
-            n_outputs=n_outputs,
-            n_samples=len(X),
-            device=device,
-        )
-        fitted = fitted or frozen
         self.scaler_ = StandardScaler().fit(X) if net is None else None
         Xt = self._transform(X)
         if fitted:
-            members = [Member(skorch_net, np.ones(len(X), dtype=bool))]
+            members = [Member(net, np.ones(len(X), dtype=bool))]
         else:
+            skorch_net = build_net(
+                net,
+                classifier=self._classifier,
+                n_features=X.shape[1],
+                n_outputs=n_outputs,
+                n_samples=len(X),
+                device=device,
+            )
             if self.verbose and net is None:
                 skorch_net.set_params(verbose=1)
             members = train_members(
@@ -434,8 +435,8 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
             f"{kind} targets."
         )
 
-    def _encode_fit_labels(self, net, y, frozen):
-        if isinstance(net, NeuralNet) and (frozen or getattr(net, "initialized_", 0)):
+    def _encode_fit_labels(self, net, y, fitted):
+        if fitted:
             try:
                 self.classes_ = np.asarray(net.classes_)
             except AttributeError as exc:

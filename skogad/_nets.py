@@ -104,17 +104,15 @@ def default_batch_size(n_samples):
 
 
 def build_net(net, *, classifier, n_features, n_outputs, n_samples, device):
-    """A skorch net for ``net`` and whether it is already fitted.
+    """An unfitted skorch net to train, for a ``net`` that is not fitted.
 
     ``None`` gives the default `TabularMLP` net; a torch module class or
     instance is wrapped (classes receive ``n_features``/``n_outputs`` when
-    their constructor takes them); an unfitted skorch net is cloned; a fitted
-    one is returned as is.
+    their constructor takes them); a skorch net is cloned. Fitted nets are
+    used as they are and never come here (see `is_fitted_net`).
     """
     if isinstance(net, NeuralNet):
-        if is_fitted_net(net):
-            return net, True
-        return clone(net), False
+        return clone(net)
     base = NeuralNetClassifier if classifier else NeuralNetRegressor
     criterion = nn.CrossEntropyLoss if classifier else nn.MSELoss
     common = {
@@ -134,11 +132,11 @@ def build_net(net, *, classifier, n_features, n_outputs, n_samples, device):
             module__n_features=n_features,
             module__n_outputs=n_outputs,
             **common,
-        ), False
+        )
     if isinstance(net, type) and issubclass(net, nn.Module):
-        return base(net, **_module_kwargs(net, n_features, n_outputs), **common), False
+        return base(net, **_module_kwargs(net, n_features, n_outputs), **common)
     if isinstance(net, nn.Module):
-        return base(copy.deepcopy(net), **common), False
+        return base(copy.deepcopy(net), **common)
     raise TypeError(
         "net must be None, a skorch NeuralNet (fitted or not, possibly wrapped in "
         "sklearn.frozen.FrozenEstimator), or a torch.nn.Module class or instance; "
