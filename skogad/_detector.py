@@ -21,7 +21,7 @@ from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
 from torch import nn
 from tqdm.auto import tqdm
 
-from skogad._engine import iter_per_sample_gradients, resolve_device, select_parameters
+from skogad._engine import gradient_features, resolve_device, select_parameters
 from skogad._nets import (
     TIMINGS,
     Member,
@@ -90,8 +90,20 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         scorer's own threshold (``IsolationForest``'s -0.5; Tukey's upper
         fence on the norms for ``"l1"``/``"l2"``; a PyOD detector's
         ``threshold_``).
-    batch_size : int, default=1024
-        Samples per gradient chunk; peak memory grows with it.
+    projection : int, default=None
+        Randomly project each sample's gradient to at most this many
+        dimensions before an estimator scorer (``"iforest"`` or an instance)
+        sees it, chunk by chunk, so memory stays O(n_samples * projection)
+        however many parameters are selected. Gradients of linear layers are
+        projected factor by factor (a Kronecker product of Gaussian matrices,
+        as in LoGra), never forming the gradient; others by a count sketch.
+        ``None``, or a value of at least the number of selected parameters:
+        the exact gradients. The ``"l1"``/``"l2"`` scorers always use exact
+        norms, computed without forming the gradients.
+    batch_size : int or "auto", default="auto"
+        Samples per gradient chunk. ``"auto"`` sizes chunks from the memory
+        available on the device (a few tens of MiB on a CPU, half the free
+        memory on a GPU).
     device : str, default="auto"
         Torch device for training and gradients; ``"auto"`` picks CUDA when
         available. Results are always NumPy arrays on the CPU.
@@ -169,7 +181,11 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "patience": [Interval(Integral, 1, None, closed="left")],
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "projection": [None, Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -190,7 +206,8 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         validation_fraction=0.2,
         patience=5,
         contamination="auto",
-        batch_size=1024,
+        projection=None,
+        batch_size="auto",
         device="auto",
         random_state=None,
         verbose=0,
@@ -203,6 +220,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.contamination = contamination
+        self.projection = projection
         self.batch_size = batch_size
         self.device = device
         self.random_state = random_state
@@ -285,13 +303,15 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         self.nets_ = list({id(m.net): m.net for m in members}.values())
         self.param_names_ = select_parameters(members[0].module, self.params)
 
+        self._seed = seed
         total = np.zeros(len(X))
         count = np.zeros(len(X))
         adapters = []
         for member in members:
             rows = member.rows
-            G = self._gradients(member, Xt[rows], target[rows])
-            adapter = ScorerAdapter(make_scorer(self.scorer, seed)).fit(G)
+            adapter = ScorerAdapter(make_scorer(self.scorer, seed))
+            G = self._gradients(member, Xt[rows], target[rows], adapter.needs)
+            adapter.fit(G)
             total[rows] += adapter.score_samples(G)
             count[rows] += 1
             adapters.append(adapter)
@@ -322,7 +342,8 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         target = self._score_target(Xt, y)
         scores = np.zeros(len(X))
         for member, adapter in zip(self._members, self._adapters, strict=True):
-            scores += adapter.score_samples(self._gradients(member, Xt, target))
+            G = self._gradients(member, Xt, target, adapter.needs)
+            scores += adapter.score_samples(G)
         return scores / len(self._members)
 
     def decision_function(self, X, y=None):
@@ -490,22 +511,25 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
             return self._encode(y)
         return np.asarray(y, dtype=np.float32).reshape(len(y), -1)
 
-    def _gradients(self, member, Xt, target):
-        device = next(member.module.parameters()).device
-        chunks = iter_per_sample_gradients(
+    def _gradients(self, member, Xt, target, output):
+        """Gradient features of the rows for a scorer (see `ScorerAdapter.needs`)."""
+
+        def progress(chunks, total):
+            return tqdm(chunks, total=total, desc="gradients", disable=not self.verbose)
+
+        G = gradient_features(
             member.module,
             sample_loss_fn(member.net),
             torch.from_numpy(Xt),
             torch.from_numpy(target),
             self.param_names_,
+            output=output,
+            projection=self.projection,
+            seed=self._seed,
             batch_size=self.batch_size,
-            device=device,
-        )
-        n_chunks = -(-len(Xt) // self.batch_size)
-        chunks = tqdm(
-            chunks, total=n_chunks, desc="gradients", disable=not self.verbose
-        )
-        G = np.concatenate([c.detach().cpu().numpy() for c in chunks])
+            device=next(member.module.parameters()).device,
+            progress=progress,
+        ).numpy()
         if not np.all(np.isfinite(G)):
             raise FloatingPointError(
                 "Per-sample gradients are NaN or infinite: the network's loss is "

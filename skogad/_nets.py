@@ -149,8 +149,14 @@ def sample_loss_fn(net):
 
     Goes through ``net.get_loss`` so skorch's conventions hold (its
     ``NeuralNetClassifier`` takes the log of probabilities for ``NLLLoss``;
-    a ``CrossEntropyLoss`` gets logits).
+    a ``CrossEntropyLoss`` gets logits). Where ``get_loss`` would only call
+    the criterion, the criterion itself is returned, which lets the engine
+    use its closed form for cross-entropy and squared-error heads.
     """
+    criterion = getattr(net, "criterion_", None)
+    plain = type(net).get_loss in (NeuralNet.get_loss, NeuralNetClassifier.get_loss)
+    if plain and type(criterion) in (nn.CrossEntropyLoss, nn.MSELoss):
+        return criterion
 
     def loss(output, target):
         return net.get_loss(output, target, X=None, training=False)

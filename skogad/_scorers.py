@@ -3,7 +3,9 @@
 Every scorer is used through `ScorerAdapter`, which gives one convention
 whatever the detector's origin: ``score_samples`` where lower means more
 abnormal (scikit-learn's), and ``own_offset`` the detector's own threshold on
-that scale, used when ``contamination="auto"``.
+that scale, used when ``contamination="auto"``. ``needs`` says what the
+scorer is fitted on: the gradient norms (the ``"l1"``/``"l2"`` scorers, so the
+gradient matrix is never formed) or the (possibly projected) gradients.
 """
 
 import numpy as np
@@ -33,13 +35,19 @@ class GradientNorm(OutlierMixin, BaseEstimator):
         self.ord = ord
 
     def fit(self, X, y=None):
-        norms = -self.score_samples(X)
+        """Set the threshold from the norms of the rows of ``X``."""
+        return self._fit_norms(-self.score_samples(X))
+
+    def score_samples(self, X):
+        """Minus the norm of each row of ``X``."""
+        return -np.linalg.norm(np.asarray(X, dtype=np.float64), ord=self.ord, axis=1)
+
+    def _fit_norms(self, norms):
+        # The detector passes norms the engine computed without forming the
+        # gradient matrix.
         q1, q3 = np.percentile(norms, [25, 75])
         self.offset_ = -(q3 + 1.5 * (q3 - q1))
         return self
-
-    def score_samples(self, X):
-        return -np.linalg.norm(np.asarray(X, dtype=np.float64), ord=self.ord, axis=1)
 
 
 def make_scorer(scorer, random_state):
@@ -85,11 +93,24 @@ class ScorerAdapter:
     def _is_pyod(self):
         return hasattr(self.estimator, "decision_scores_")
 
+    @property
+    def needs(self):
+        """What to fit and score on: ``"l1"``/``"l2"`` norms (one per row),
+        computed without the gradient matrix, or the ``"matrix"``."""
+        if isinstance(self.estimator, GradientNorm):
+            return f"l{self.estimator.ord}"
+        return "matrix"
+
     def fit(self, G):
-        self.estimator.fit(G)
+        if self.needs != "matrix":
+            self.estimator._fit_norms(np.asarray(G, dtype=np.float64))
+        else:
+            self.estimator.fit(G)
         return self
 
     def score_samples(self, G):
+        if self.needs != "matrix":
+            return -np.asarray(G, dtype=np.float64)
         if self._is_pyod:
             return -np.asarray(self.estimator.decision_function(G), dtype=np.float64)
         return np.asarray(self.estimator.score_samples(G), dtype=np.float64)
