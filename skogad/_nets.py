@@ -188,6 +188,10 @@ class _Snapshots(Callback):
             self.modules_.append(copy.deepcopy(net.module_).cpu().eval())
 
 
+def _quiet(*args):
+    """EarlyStopping's message sink; a function, so fitted nets pickle."""
+
+
 def _with_callback(net, name, callback):
     callbacks = net.callbacks if isinstance(net.callbacks, list) else []
     return net.set_params(callbacks=[*callbacks, (name, callback)])
@@ -205,7 +209,7 @@ def _fit(net, X, y, *, early_stopping, classifier, validation_fraction, patience
         _with_callback(
             net,
             "skogad_early_stopping",
-            EarlyStopping(patience=patience, load_best=True, sink=lambda *a: None),
+            EarlyStopping(patience=patience, load_best=True, sink=_quiet),
         )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

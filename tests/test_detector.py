@@ -51,6 +51,49 @@ def test_detects_planted_label_noise():
     assert flags[noisy].mean() > 5 * flags[~noisy].mean()
 
 
+@pytest.mark.parametrize("params", ["last", "all"])
+def test_projection_keeps_detection_quality(params):
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        600, 10, n_informative=6, n_classes=3, n_clusters_per_class=1, random_state=0
+    )
+    y_noisy, noisy = flip_labels(y, 0.2, random_state=0)
+    exact = GradientOutlierDetector(params=params, random_state=0).fit(X, y_noisy)
+    projected = GradientOutlierDetector(
+        params=params, projection=24, random_state=0
+    ).fit(X, y_noisy)
+    n_params = sum(
+        p.numel()
+        for n, p in exact.nets_[0].module_.named_parameters()
+        if n in exact.param_names_
+    )
+    assert exact.scorers_[0].n_features_in_ == n_params > 24
+    assert projected.scorers_[0].n_features_in_ <= 24
+    auroc = roc_auc_score(noisy, -projected.train_scores_)
+    assert auroc > 0.85
+    assert auroc > roc_auc_score(noisy, -exact.train_scores_) - 0.05
+    # the projection is part of the fitted detector: same scores after pickling
+    restored = pickle.loads(pickle.dumps(projected))
+    np.testing.assert_allclose(
+        restored.score_samples(X, y_noisy), projected.score_samples(X, y_noisy)
+    )
+
+
+def test_norm_scorers_ignore_the_projection(clf_data):
+    X, y = clf_data
+    plain = GradientOutlierDetector(scorer="l2", **FAST).fit(X, y)
+    projected = GradientOutlierDetector(scorer="l2", projection=4, **FAST).fit(X, y)
+    np.testing.assert_allclose(plain.train_scores_, projected.train_scores_)
+
+
+def test_batch_size_does_not_change_scores(clf_data):
+    X, y = clf_data
+    auto = GradientOutlierDetector(**FAST).fit(X, y)
+    small = GradientOutlierDetector(batch_size=7, **FAST).fit(X, y)
+    np.testing.assert_allclose(auto.train_scores_, small.train_scores_, rtol=1e-6)
+
+
 def test_memorised_net_scores_worse_than_early_stopped():
     """The measured reason for the default timing, kept as a regression test."""
     from sklearn.datasets import load_breast_cancer
@@ -274,9 +317,11 @@ def test_pandas_input(clf_data):
 
 
 # ------------------------------------------------------------- persistence
-def test_pickle_and_clone(clf_data):
+@pytest.mark.parametrize("timing", ["final", "early_stopping", "checkpoints"])
+def test_pickle_and_clone(clf_data, timing):
     X, y = clf_data
-    det = GradientOutlierDetector(contamination=0.1, **FAST).fit(X, y)
+    det = GradientOutlierDetector(contamination=0.1, **{**FAST, "timing": timing})
+    det.fit(X, y)
     restored = pickle.loads(pickle.dumps(det))
     np.testing.assert_array_equal(restored.score_samples(X, y), det.score_samples(X, y))
     np.testing.assert_array_equal(restored.predict(X, y), det.predict(X, y))
@@ -383,6 +428,8 @@ def test_contamination_out_of_range(clf_data, contamination):
         ({"timing": "later"}, "timing"),
         ({"params": ["nope"]}, "No trainable parameter or submodule named 'nope'"),
         ({"net": "mlp"}, "net"),
+        ({"projection": 0}, "projection"),
+        ({"batch_size": "large"}, "batch_size"),
     ],
 )
 def test_bad_parameters(clf_data, params, match):
