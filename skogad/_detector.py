@@ -26,6 +26,7 @@ from skogad._nets import (
     TIMINGS,
     Member,
     build_net,
+    check_trained,
     is_fitted_net,
     sample_loss_fn,
     train_members,
@@ -276,6 +277,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         self.scaler_ = StandardScaler().fit(X) if net is None else None
         Xt = self._transform(X)
         if fitted:
+            check_trained(net)
             members = [Member(net, np.ones(len(X), dtype=bool))]
         else:
             skorch_net = build_net(

@@ -165,13 +165,25 @@ def sample_loss_fn(net):
 
 
 def check_trained(net):
-    """Raise if the net's training loss went NaN or infinite."""
-    losses = [row.get("train_loss") for row in net.history]
+    """Raise if the net's training loss went NaN or infinite.
+
+    Also run on fitted nets a user gives: a skorch classifier whose module
+    outputs logits but whose criterion is skorch's default ``NLLLoss`` (which
+    wants probabilities) trains to a NaN loss with finite gradients, and its
+    scores would silently mean nothing.
+    """
+    history = getattr(net, "history", None) or []
+    losses = [row.get("train_loss") for row in history]
     for epoch, value in enumerate(losses, start=1):
         if value is not None and not np.isfinite(value):
+            hint = "lower its learning rate or scale the features"
+            if isinstance(getattr(net, "criterion_", None), nn.NLLLoss):
+                hint = (
+                    "NLLLoss expects the module to output probabilities; for "
+                    "logits use criterion=torch.nn.CrossEntropyLoss"
+                )
             raise FloatingPointError(
-                f"The network's training loss became {value} at epoch {epoch}; "
-                "lower its learning rate or scale the features."
+                f"The network's training loss became {value} at epoch {epoch}; {hint}."
             )
 
 

@@ -30,6 +30,32 @@ def test_bench_timing_quick(tmp_path):
         assert 0.5 < auroc <= 1.0, row
 
 
+def test_bench_gradients_quick(tmp_path):
+    result = run(
+        str(ROOT / "benchmarks" / "bench_gradients.py"),
+        "--quick",
+        "--out",
+        str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    table = (tmp_path / "gradients_quick.md").read_text()
+    for heading in ["## Targets", "### logistic", "### mlp3", "## Scale run"]:
+        assert heading in table
+    speed = [line for line in table.splitlines() if line.startswith("| skogad")]
+    assert len(speed) >= 8  # skogad's methods, for both models
+    for line in speed:  # samples/s in every measured cell
+        cells = [c for c in line.split("|")[2:-1] if c.strip() != "—"]
+        assert cells and all(float(c.split("·")[0].replace(",", "")) > 0 for c in cells)
+    aurocs = {}
+    for line in table.splitlines():
+        if line.startswith("| digits"):
+            cells = [c.strip() for c in line.split("|")[1:-1]]
+            aurocs[(cells[1], cells[2], cells[3])] = float(cells[5].split("±")[0])
+    assert len(aurocs) == 10
+    assert aurocs[("last", "exact", "—")] > 0.9
+    assert all(0.5 < a <= 1 for a in aurocs.values())
+
+
 def test_demo_command_prints_its_figures():
     result = run("-m", "skogad", "demo", "--dataset", "wine")
     assert result.returncode == 0, result.stderr

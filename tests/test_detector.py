@@ -477,6 +477,25 @@ def test_net_whose_loss_goes_nan(clf_data):
         GradientOutlierDetector(Exploding, **FAST).fit(X, y)
 
 
+def test_fitted_net_trained_to_a_nan_loss(clf_data):
+    # skorch's default criterion is NLLLoss, which wants probabilities: on a
+    # module that outputs logits it trains to a NaN loss with finite gradients
+    X, y = clf_data
+    net = NeuralNetClassifier(
+        TabularMLP,
+        module__n_features=8,
+        module__n_outputs=3,
+        max_epochs=2,
+        train_split=None,
+        verbose=0,
+    ).fit(X, y)
+    assert not np.isfinite(net.history[-1, "train_loss"])
+    with pytest.raises(FloatingPointError, match="CrossEntropyLoss"):
+        GradientOutlierDetector(net, **FAST).fit(X, y)
+    with pytest.raises(FloatingPointError, match="training loss became nan"):
+        GradientOutlierDetector(FrozenEstimator(net), **FAST).fit(X, y)
+
+
 def test_fitted_net_with_non_finite_gradients(clf_data):
     X, y = clf_data
     net = NeuralNetClassifier(
