@@ -356,7 +356,7 @@ def projection_auroc(quick):
     from sklearn.metrics import roc_auc_score
 
     from skogad import GradientOutlierDetector
-    from skogad._engine import gradient_features
+    from skogad._engine import gradient_features, select_parameters
     from skogad._nets import sample_loss_fn
     from skogad.noise import flip_labels
 
@@ -376,8 +376,6 @@ def projection_auroc(quick):
             Xt = torch.from_numpy(det._transform(X.astype(np.float32)))
             yt = torch.from_numpy(det._encode(y_noisy))
             for params in ["last", "all"]:
-                from skogad._engine import select_parameters
-
                 names = select_parameters(net.module_, params)
                 for kind, method in [
                     ("kronecker", "factors"),

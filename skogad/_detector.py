@@ -529,7 +529,6 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
             projection=self.projection,
             seed=self._seed,
             batch_size=self.batch_size,
-            device=next(member.module.parameters()).device,
             progress=progress,
         ).numpy()
         if not np.all(np.isfinite(G)):

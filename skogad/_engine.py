@@ -141,15 +141,16 @@ def _vmap_gradient_dict(module, loss_fn, param_names):
     return lambda xb, tb: grad_fn(selected, xb, tb)
 
 
-def _check_batch_size(batch_size):
-    if batch_size != "auto" and (
+def _check_batch_size(batch_size, *, allow_auto):
+    if allow_auto and batch_size == "auto":
+        return
+    if (
         isinstance(batch_size, bool)
         or not isinstance(batch_size, int)
         or batch_size < 1
     ):
-        raise ValueError(
-            f"batch_size must be 'auto' or an int >= 1, got {batch_size!r}."
-        )
+        expected = "'auto' or an int >= 1" if allow_auto else "an int >= 1"
+        raise ValueError(f"batch_size must be {expected}, got {batch_size!r}.")
 
 
 def _module_device(module: nn.Module) -> torch.device:
@@ -193,8 +194,7 @@ def iter_per_sample_gradients(
     grads : torch.Tensor of shape (chunk, n_selected_parameters)
         Flattened gradients, in ``param_names`` order, on ``device``.
     """
-    if batch_size == "auto" or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+    _check_batch_size(batch_size, allow_auto=False)
     device = torch.device(device) if device is not None else _module_device(module)
     gradients = _vmap_gradient_dict(module, loss_fn, param_names)
     with _eval_mode(module):
@@ -314,11 +314,12 @@ class _Reducer:
                 self.sketch = CountSketch(n_params, projection, seed, device)
                 self.width = projection
             else:
-                shares = split_dimensions(projection, plan.sizes())
+                dims = plan.factor_dims()
+                shares = split_dimensions(projection, [o * i for o, i in dims])
                 self.kron = [
                     KroneckerProjection(n_out, n_in, share, seed + i, device)
                     for i, ((n_out, n_in), share) in enumerate(
-                        zip(plan.factor_dims(), shares, strict=True)
+                        zip(dims, shares, strict=True)
                     )
                 ]
                 self.width = sum(p.k for p in self.kron)
@@ -423,7 +424,7 @@ def gradient_features(
         raise ValueError(f"method must be one of {METHODS}, got {method!r}.")
     if projection is not None and (isinstance(projection, bool) or projection < 1):
         raise ValueError(f"projection must be None or an int >= 1, got {projection!r}.")
-    _check_batch_size(batch_size)
+    _check_batch_size(batch_size, allow_auto=True)
     device = torch.device(device) if device is not None else _module_device(module)
     named = dict(module.named_parameters())
     n_params = sum(named[n].numel() for n in param_names)

@@ -4,13 +4,14 @@ For a linear layer ``z = W h + b`` the gradient of one sample's loss is an
 outer product: ``dL/dW = delta (x) h`` and ``dL/db = delta``, where
 ``delta = dL/dz`` is that sample's gradient at the layer's output. So the
 per-sample gradients of every selected linear layer follow from *one* batched
-forward pass (which records each layer's input ``h``) and *one* batched
-backward pass from the per-sample losses to zero "probes" added to each
-layer's output (which gives each ``delta``): for a softmax/cross-entropy head
-``delta = softmax(z) - onehot(y)``, for a squared-error head
-``delta = 2 (z - y) / n_outputs``, and for any other loss whatever autograd
-says. Norms, inner products and projections of the gradients follow from the
-factors without forming the outer products:
+forward pass (which records each layer's input ``h``) and the loss gradient
+at the network output (for a softmax/cross-entropy head
+``softmax(z) - onehot(y)``, for a squared-error head ``2 (z - y) / n_outputs``,
+for any other loss ``vmap(grad)`` of it): that is the ``delta`` of a layer
+whose output is the network's output, and *one* batched backward pass carries
+it to zero "probes" added to the other layers' outputs. Norms, inner
+products and projections of the gradients follow from the factors without
+forming the outer products:
 ``||delta (x) [h, 1]||_2^2 = ||delta||_2^2 (||h||_2^2 + 1)``.
 
 This needs each selected layer to be an ``nn.Linear`` applied once per
@@ -174,19 +175,13 @@ class LinearPlan:
         return self
 
     def factor_dims(self) -> list[tuple[int, int]]:
-        """``(out_features, width of the input factor a)`` per layer."""
+        """``(out_features, width of the input factor a)`` per layer; their
+        product is the number of selected parameters of the layer."""
         dims = []
         for layer, leaves in self.layers.values():
             n_in = layer.in_features if "weight" in leaves else 0
             dims.append((layer.out_features, n_in + ("bias" in leaves)))
         return dims
-
-    def sizes(self) -> list[int]:
-        """Number of selected parameters per layer, in ``layers`` order."""
-        return [
-            sum(getattr(layer, leaf).numel() for leaf in leaves)
-            for layer, leaves in self.layers.values()
-        ]
 
 
 def output_delta(loss_fn, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

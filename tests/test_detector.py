@@ -23,16 +23,15 @@ FAST = {"timing": "final", "random_state": 0, "device": "cpu"}
 
 
 def small_net(**kwargs):
-    return NeuralNetClassifier(
-        TabularMLP,
-        module__n_features=8,
-        module__n_outputs=3,
-        criterion=nn.CrossEntropyLoss,
-        max_epochs=5,
-        train_split=None,
-        verbose=0,
-        **kwargs,
-    )
+    defaults = {
+        "module__n_features": 8,
+        "module__n_outputs": 3,
+        "criterion": nn.CrossEntropyLoss,
+        "max_epochs": 5,
+        "train_split": None,
+        "verbose": 0,
+    }
+    return NeuralNetClassifier(TabularMLP, **{**defaults, **kwargs})
 
 
 # ------------------------------------------------------------------ quality
@@ -481,14 +480,7 @@ def test_fitted_net_trained_to_a_nan_loss(clf_data):
     # skorch's default criterion is NLLLoss, which wants probabilities: on a
     # module that outputs logits it trains to a NaN loss with finite gradients
     X, y = clf_data
-    net = NeuralNetClassifier(
-        TabularMLP,
-        module__n_features=8,
-        module__n_outputs=3,
-        max_epochs=2,
-        train_split=None,
-        verbose=0,
-    ).fit(X, y)
+    net = small_net(criterion=nn.NLLLoss, max_epochs=2).fit(X, y)
     assert not np.isfinite(net.history[-1, "train_loss"])
     with pytest.raises(FloatingPointError, match="CrossEntropyLoss"):
         GradientOutlierDetector(net, **FAST).fit(X, y)
