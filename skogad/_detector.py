@@ -24,13 +24,16 @@ from tqdm.auto import tqdm
 from skogad._engine import gradient_features, resolve_device, select_parameters
 from skogad._nets import (
     TIMINGS,
+    EpochProgress,
     Member,
     build_net,
     check_trained,
     is_fitted_net,
     sample_loss_fn,
     train_members,
+    with_callback,
 )
+from skogad._report import outlier_report
 from skogad._scorers import NAMED_SCORERS, ScorerAdapter, make_scorer
 
 
@@ -113,7 +116,8 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         split, the folds and the scorer. The same seed gives the same scores
         on the same machine.
     verbose : int, default=0
-        ``>0`` prints training epochs and shows progress over gradient chunks.
+        ``>0`` shows progress bars (tqdm, on stderr) over training epochs and
+        gradient chunks; ``>=2`` also prints the default net's epoch table.
 
     Attributes
     ----------
@@ -288,7 +292,9 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
                 n_samples=len(X),
                 device=device,
             )
-            if self.verbose and net is None:
+            if self.verbose:
+                with_callback(skorch_net, "skogad_progress", EpochProgress())
+            if self.verbose >= 2 and net is None:
                 skorch_net.set_params(verbose=1)
             members = train_members(
                 skorch_net,
@@ -338,15 +344,8 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         -------
         scores : ndarray of shape (n_samples,)
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float32, reset=False)
-        Xt = self._transform(X)
-        target = self._score_target(Xt, y)
-        scores = np.zeros(len(X))
-        for member, adapter in zip(self._members, self._adapters, strict=True):
-            G = self._gradients(member, Xt, target, adapter.needs)
-            scores += adapter.score_samples(G)
-        return scores / len(self._members)
+        Xt = self._check_X(X)
+        return self._score_samples(Xt, self._score_target(Xt, y))
 
     def decision_function(self, X, y=None):
         """``score_samples - offset_``: negative for outliers.
@@ -441,7 +440,154 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         """
         return float(np.mean(self.score_samples(X, y)))
 
+    def report(self, X, y, *, training=False):
+        """One row per sample: score, rank, flag, given and suggested label.
+
+        Needs pandas.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples; a DataFrame's index (else a Series ``y``'s) becomes the
+            report's index, so rows can be traced back.
+        y : array-like of shape (n_samples,)
+            Their labels or targets.
+        training : bool, default=False
+            ``True`` when ``(X, y)`` are the rows the detector was fitted on,
+            in the same order: the report then uses the scores computed
+            during fit (``train_scores_``; out of fold for
+            ``timing="out_of_fold"``), so its flags are those of
+            `fit_predict`, and each row's prediction comes from the net(s)
+            that scored it. ``False``: the rows are scored afresh by every
+            net, as by `score_samples`.
+
+        Returns
+        -------
+        report : pandas.DataFrame
+            Sorted most suspicious first. Classification columns: ``score``,
+            ``rank`` (1 = most suspicious), ``flagged``, ``given_label``,
+            ``predicted_label`` (the net's label: the suggested correction),
+            ``predicted_proba`` (its probability), ``given_proba`` (the
+            probability of the given label). Regression: ``score``, ``rank``,
+            ``flagged``, ``given_target``, ``predicted_target``,
+            ``residual``. For ``timing="checkpoints"`` predictions come from
+            the final net.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_wine
+        >>> from skogad import GradientOutlierDetector
+        >>> X, y = load_wine(return_X_y=True, as_frame=True)
+        >>> y_noisy = y.copy()
+        >>> y_noisy.iloc[:5] = (y.iloc[:5] + 1) % 3
+        >>> det = GradientOutlierDetector(contamination=0.05, random_state=0)
+        >>> report = det.fit(X, y_noisy).report(X, y_noisy, training=True)
+        >>> list(report.columns)  # doctest: +NORMALIZE_WHITESPACE
+        ['score', 'rank', 'flagged', 'given_label', 'predicted_label',
+         'predicted_proba', 'given_proba']
+        >>> planted = report.loc[[0, 1, 2, 3, 4]]
+        >>> bool(planted["rank"].max() <= 10)  # among the 10 most suspicious
+        True
+        >>> planted["predicted_label"].tolist()  # and the true labels suggested
+        [0, 0, 0, 0, 0]
+        """
+        if y is None:
+            raise ValueError("report needs y: the given label of each row.")
+        Xt = self._check_X(X)
+        y_values = _check_y(y, multi_output=not self._classifier, y_numeric=False)
+        target = self._score_target(Xt, y)
+        if training:
+            if len(Xt) != len(self.train_scores_):
+                raise ValueError(
+                    f"training=True needs the {len(self.train_scores_)} rows the "
+                    f"detector was fitted on; got {len(Xt)}."
+                )
+            scores = self.train_scores_
+        else:
+            scores = self._score_samples(Xt, target)
+        predictions = self._predictions(Xt, training)
+        if hasattr(X, "iloc"):
+            index = X.index
+        elif hasattr(y, "iloc"):
+            index = y.index
+        else:
+            index = np.arange(len(Xt))
+        if self._classifier:
+            return outlier_report(
+                index,
+                scores,
+                self.offset_,
+                y_values,
+                classes=self.classes_,
+                proba=predictions,
+            )
+        return outlier_report(
+            index, scores, self.offset_, y_values, predicted=predictions
+        )
+
+    def gradients(self, X, y=None):
+        """The per-sample gradient features the scorer sees, for inspection.
+
+        Those of the last network (the last checkpoint, or the last fold's
+        net for ``timing="out_of_fold"``), projected when ``projection`` is
+        set. Useful for plots (`skogad.plots.plot_gradient_pca`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+        y : array-like of shape (n_samples,), default=None
+            Their labels or targets (see `score_samples`).
+
+        Returns
+        -------
+        gradients : ndarray of shape (n_samples, n_gradient_features)
+        """
+        Xt = self._check_X(X)
+        target = self._score_target(Xt, y)
+        return self._gradients(self._members[-1], Xt, target, "matrix")
+
     # ------------------------------------------------------------ helpers
+    def _check_X(self, X):
+        check_is_fitted(self)
+        return self._transform(validate_data(self, X, dtype=np.float32, reset=False))
+
+    def _score_samples(self, Xt, target):
+        scores = np.zeros(len(Xt))
+        for member, adapter in zip(self._members, self._adapters, strict=True):
+            G = self._gradients(member, Xt, target, adapter.needs)
+            scores += adapter.score_samples(G)
+        return scores / len(self._members)
+
+    def _predictions(self, Xt, training):
+        """Class probabilities (or predictions) averaged over the nets.
+
+        With ``training``, each row only over the nets that scored it at fit.
+        """
+        rows_by_net = {}
+        for member in self._members:
+            net, rows = rows_by_net.get(id(member.net), (member.net, None))
+            mask = member.rows if training else np.ones(len(Xt), dtype=bool)
+            rows_by_net[id(net)] = (net, mask if rows is None else rows | mask)
+        total, count = 0.0, np.zeros(len(Xt))
+        for net, rows in rows_by_net.values():
+            if self._classifier:
+                out = np.asarray(net.predict_proba(Xt[rows]), dtype=np.float64)
+                if out.min() < 0 or not np.allclose(out.sum(axis=1), 1, atol=1e-3):
+                    raise ValueError(
+                        "The net's predict_proba does not return probabilities "
+                        "(rows must sum to 1): give it predict_nonlinearity="
+                        "'auto' or a function mapping its outputs to them."
+                    )
+            else:
+                out = np.asarray(net.predict(Xt[rows]), dtype=np.float64)
+                out = out.reshape(len(out), -1)
+            if np.isscalar(total):
+                total = np.zeros((len(Xt), out.shape[1]))
+            total[rows] += out
+            count[rows] += 1
+        return total / count[:, None]
+
     @staticmethod
     def _is_classification(net, y):
         if isinstance(net, NeuralNetRegressor):

@@ -24,6 +24,7 @@ from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import Callback, EarlyStopping
 from skorch.dataset import ValidSplit
 from torch import nn
+from tqdm.auto import tqdm
 
 TIMINGS = ("early_stopping", "final", "checkpoints", "out_of_fold")
 N_CHECKPOINTS = 5
@@ -58,6 +59,21 @@ class TabularMLP(nn.Module):
 
     def forward(self, X):
         return self.layers(X)
+
+
+class LinearModel(TabularMLP):
+    """One linear layer: logistic (or linear) regression as a network.
+
+    Parameters
+    ----------
+    n_features : int
+        Input width.
+    n_outputs : int
+        Output width: the number of classes (logits) or of regression targets.
+    """
+
+    def __init__(self, n_features=1, n_outputs=2):
+        super().__init__(n_features, n_outputs, n_hidden=0)
 
 
 @dataclass
@@ -200,11 +216,34 @@ class _Snapshots(Callback):
             self.modules_.append(copy.deepcopy(net.module_).cpu().eval())
 
 
+class EpochProgress(Callback):
+    """A tqdm progress bar over training epochs, with the latest losses.
+
+    The bar is closed and dropped when training ends, so fitted nets pickle.
+    """
+
+    def __init__(self, desc="training"):
+        self.desc = desc
+
+    def on_train_begin(self, net, **kwargs):
+        self.bar_ = tqdm(total=net.max_epochs, desc=self.desc, unit="epoch")
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        losses = {k: f"{row[k]:.4g}" for k in ("train_loss", "valid_loss") if k in row}
+        self.bar_.set_postfix(losses, refresh=False)
+        self.bar_.update()
+
+    def on_train_end(self, net, **kwargs):
+        self.bar_.close()
+        self.bar_ = None
+
+
 def _quiet(*args):
     """EarlyStopping's message sink; a function, so fitted nets pickle."""
 
 
-def _with_callback(net, name, callback):
+def with_callback(net, name, callback):
     callbacks = net.callbacks if isinstance(net.callbacks, list) else []
     return net.set_params(callbacks=[*callbacks, (name, callback)])
 
@@ -218,7 +257,7 @@ def _fit(net, X, y, *, early_stopping, classifier, validation_fraction, patience
                 validation_fraction, stratified=stratified, random_state=seed
             )
         )
-        _with_callback(
+        with_callback(
             net,
             "skogad_early_stopping",
             EarlyStopping(patience=patience, load_best=True, sink=_quiet),
@@ -253,7 +292,7 @@ def train_members(
     if timing == "checkpoints":
         max_epochs = net.max_epochs
         epochs = set(np.unique(np.linspace(1, max_epochs, N_CHECKPOINTS).round()))
-        trained = _with_callback(clone(net), "skogad_snapshots", _Snapshots(epochs))
+        trained = with_callback(clone(net), "skogad_snapshots", _Snapshots(epochs))
         trained = _fit(trained, X, y, early_stopping=False, **fit)
         modules = dict(trained.callbacks_)["skogad_snapshots"].modules_
         return [Member(trained, everything, snapshot=m) for m in modules]

@@ -1,0 +1,71 @@
+"""The per-row report: score, rank, flag, given label and the suggested one."""
+
+import numpy as np
+
+from skogad._optional import require
+
+
+def outlier_report(
+    index, scores, offset, y, *, classes=None, proba=None, predicted=None
+):
+    """A DataFrame with one row per sample, most suspicious first.
+
+    Parameters
+    ----------
+    index : pandas.Index or array-like of shape (n_samples,)
+        The samples' original index (row labels), kept as the report's index.
+    scores : ndarray of shape (n_samples,)
+        Outlier scores; the lower, the more abnormal.
+    offset : float
+        Threshold: rows scoring below it are flagged.
+    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        The given labels (classification) or targets (regression).
+    classes : ndarray of shape (n_classes,), default=None
+        Class labels, in the order of ``proba``'s columns (classification).
+    proba : ndarray of shape (n_samples, n_classes), default=None
+        The network's class probabilities (classification).
+    predicted : ndarray of shape (n_samples,) or (n_samples, n_targets), \
+            default=None
+        The network's predictions (regression).
+
+    Returns
+    -------
+    report : pandas.DataFrame
+        Classification columns: ``score``, ``rank`` (1 = most suspicious),
+        ``flagged``, ``given_label``, ``predicted_label`` (the suggested
+        correction), ``predicted_proba`` (its probability), ``given_proba``
+        (the probability of the given label). Regression: ``score``,
+        ``rank``, ``flagged``, ``given_target``, ``predicted_target``,
+        ``residual`` (single target; with several, the targets are left out).
+    """
+    pd = require("pandas", "The report")
+    scores = np.asarray(scores, dtype=float)
+    order = np.argsort(scores, kind="stable")
+    rank = np.empty(len(scores), dtype=np.int64)
+    rank[order] = np.arange(1, len(scores) + 1)
+    columns = {"score": scores, "rank": rank, "flagged": scores < offset}
+    y = np.asarray(y)
+    if proba is not None:
+        lookup = {c: i for i, c in enumerate(np.asarray(classes).tolist())}
+        best = proba.argmax(axis=1)
+        given = np.array([lookup[v] for v in y.tolist()])
+        rows = np.arange(len(y))
+        columns |= {
+            "given_label": y,
+            "predicted_label": np.asarray(classes)[best],
+            "predicted_proba": proba[rows, best],
+            "given_proba": proba[rows, given],
+        }
+    elif predicted is not None and y.ndim == 1:
+        predicted = np.asarray(predicted).reshape(len(y))
+        columns |= {
+            "given_target": y,
+            "predicted_target": predicted,
+            "residual": y - predicted,
+        }
+    index = index if isinstance(index, pd.Index) else pd.Index(index, name="row")
+    if index.name is None:
+        index = index.rename("row")
+    report = pd.DataFrame(columns, index=index)
+    report.attrs["threshold"] = float(offset)
+    return report.iloc[order]
