@@ -17,7 +17,13 @@ import numpy as np
 from skogad._detector import GradientOutlierDetector
 from skogad._nets import LinearModel
 from skogad._optional import require
-from skogad._tabular import InputError, make_encoder, read_table, table_format
+from skogad._tabular import (
+    InputError,
+    input_format,
+    make_encoder,
+    read_table,
+    table_format,
+)
 from skogad._tabular import write_table as _write_table
 
 MIN_ROWS = 20
@@ -35,7 +41,7 @@ FALSE_WORDS = {"0", "false", "no", "n", "f", ""}
 
 def _paths(data, out, report, overwrite_input):
     data = Path(data)
-    fmt = table_format(data)
+    fmt = input_format(data)
     out = Path(out) if out else data.with_name(f"{data.stem}.clean{data.suffix}")
     report = Path(report) if report else data.with_name(f"{data.stem}.report.csv")
     if table_format(out) != fmt:
@@ -49,7 +55,7 @@ def _paths(data, out, report, overwrite_input):
             f"--report {report}: unknown report type {report.suffix!r}; use .csv, "
             ".html or .md."
         )
-    same = data.exists() and {
+    same = {
         name
         for name, path in (("--out", out), ("--report", report))
         if path.exists() and os.path.samefile(path, data)
@@ -75,7 +81,9 @@ def _paths(data, out, report, overwrite_input):
 def _column(typed, name, flag):
     if name in typed.columns:
         return name
-    close = difflib.get_close_matches(str(name), [str(c) for c in typed.columns], 3)
+    by_lower = {str(c).lower(): str(c) for c in typed.columns}
+    close = difflib.get_close_matches(str(name).lower(), list(by_lower), 3)
+    close = [by_lower[c] for c in close]
     hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
     shown = ", ".join(map(repr, list(typed.columns)[:20]))
     more = ", ..." if typed.shape[1] > 20 else ""
@@ -86,8 +94,10 @@ def _column(typed, name, flag):
 
 
 def _rows(mask, index, limit=5):
+    """'row 3' or 'rows 0, 1, 2, 3, 4, ...': where ``mask`` is true."""
     rows = list(index[np.asarray(mask)][:limit])
-    return ", ".join(map(str, rows)) + (", ..." if np.sum(mask) > limit else "")
+    listed = ", ".join(map(str, rows)) + (", ..." if np.sum(mask) > limit else "")
+    return f"row {listed}" if np.sum(mask) == 1 else f"rows {listed}"
 
 
 def _truth(column, name):
@@ -99,7 +109,7 @@ def _truth(column, name):
     unknown = ~words.isin(TRUE_WORDS | FALSE_WORDS)
     if unknown.any():
         raise InputError(
-            f"--truth {name!r} must hold true/false (or 1/0, yes/no) values; rows "
+            f"--truth {name!r} must hold true/false (or 1/0, yes/no) values; "
             f"{_rows(unknown, column.index)} hold something else."
         )
     return words.isin(TRUE_WORDS).to_numpy()
@@ -108,12 +118,13 @@ def _truth(column, name):
 def _check_target(y, name):
     if y.isna().any():
         raise InputError(
-            f"The target {name!r} is missing in {y.isna().sum()} rows "
-            f"({_rows(y.isna(), y.index)}): fill or drop them first."
+            f"The target {name!r} is missing in {_rows(y.isna(), y.index)}: give "
+            "every row a label, or drop the rows without one, first."
         )
     if len(y) < MIN_ROWS:
         raise InputError(
-            f"The file has {len(y)} rows; at least {MIN_ROWS} are needed to train "
+            f"The file has {len(y)} row{'s' * (len(y) != 1)}; at least {MIN_ROWS} "
+            "are needed to train "
             "a network and tell unusual rows from usual ones."
         )
     if y.nunique() < 2:

@@ -44,6 +44,15 @@ def table_format(path):
     return fmt
 
 
+def input_format(path):
+    """`table_format` of an input file, which must exist."""
+    path = Path(path)
+    if not path.is_file():
+        what = "is a directory" if path.is_dir() else "does not exist"
+        raise InputError(f"{path} {what}: give the path of a CSV or Parquet file.")
+    return table_format(path)
+
+
 def read_table(path):
     """Read a table; return ``(raw, typed)`` DataFrames with the same rows.
 
@@ -53,10 +62,7 @@ def read_table(path):
     """
     pd = require("pandas", "Reading tables")
     path = Path(path)
-    fmt = table_format(path)
-    if not path.is_file():
-        what = "is a directory" if path.is_dir() else "does not exist"
-        raise InputError(f"{path} {what}: give the path of a CSV or Parquet file.")
+    fmt = input_format(path)
     try:
         if fmt == "parquet":
             require("pyarrow", "Reading Parquet")
@@ -77,10 +83,12 @@ def read_table(path):
         raise InputError(f"{path} is not UTF-8 text ({exc.reason}).") from exc
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise InputError(f"{path} could not be read as {fmt.upper()}: {exc}") from exc
-    if len(header) != raw.shape[1] or raw.shape != typed.shape:
+    # Rows longer than the header make pandas turn the first cells into an
+    # index: refuse rather than lose them.
+    if not isinstance(raw.index, pd.RangeIndex) or len(header) != raw.shape[1]:
         raise InputError(
-            f"{path} could not be read as {fmt.upper()}: its header has "
-            f"{len(header)} cells but its rows have {raw.shape[1]}."
+            f"{path} could not be read as {fmt.upper()}: some rows have more "
+            f"cells than its header ({len(header)})."
         )
     raw.columns = header  # exactly as written (pandas renames blanks, repeats)
     return raw, typed

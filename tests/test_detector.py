@@ -518,10 +518,15 @@ def test_grid_search_scores_a_detector_alone(clf_data):
 
 def test_verbose_shows_progress(clf_data, capsys):
     X, y = clf_data
-    GradientOutlierDetector(verbose=1, batch_size=100, random_state=0).fit(X, y)
+    det = GradientOutlierDetector(verbose=1, batch_size=100, random_state=0)
+    det.fit(X, y)
     captured = capsys.readouterr()
     assert "gradients" in captured.err  # tqdm over the 3 chunks
-    assert "valid_loss" in captured.out  # skorch's epoch log
+    assert "training" in captured.err and "valid_loss=" in captured.err  # epochs
+    assert captured.out == ""
+    pickle.loads(pickle.dumps(det))  # the closed bar is not kept
+    GradientOutlierDetector(verbose=2, random_state=0).fit(X, y)
+    assert "valid_loss" in capsys.readouterr().out  # skorch's epoch table
     GradientOutlierDetector(random_state=0).fit(X, y)
     quiet = capsys.readouterr()
     assert quiet.err == "" and quiet.out == ""

@@ -1,0 +1,266 @@
+"""The ``skogad`` command, end to end, through a subprocess."""
+
+import csv
+import hashlib
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pd = pytest.importorskip("pandas")
+pytest.importorskip("matplotlib")
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def skogad(*args, cwd, timeout=300):
+    return subprocess.run(
+        [sys.executable, "-m", "skogad", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+    )
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def churn(tmp_path_factory):
+    """A churn table with 8% planted label errors, written by make-example."""
+    folder = tmp_path_factory.mktemp("churn")
+    result = skogad("make-example", "churn.csv", "--rows", 800, cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert "64 planted label errors" in result.stdout
+    return folder / "churn.csv"
+
+
+@pytest.fixture(scope="module")
+def cleaned(churn):
+    """`skogad clean` run once on the churn table, as the README shows it."""
+    before = digest(churn)
+    result = skogad(
+        "clean",
+        churn.name,
+        "--target",
+        "churned",
+        "--truth",
+        "planted_error",
+        "--plots",
+        "plots",
+        cwd=churn.parent,
+    )
+    assert result.returncode == 0, result.stderr
+    assert digest(churn) == before  # the input is untouched
+    return churn.parent, result
+
+
+def test_clean_writes_the_kept_rows_unchanged(churn, cleaned):
+    folder, _ = cleaned
+    with open(churn, newline="") as handle:
+        original = list(csv.reader(handle))
+    with open(folder / "churn.clean.csv", newline="") as handle:
+        kept = list(csv.reader(handle))
+    assert kept[0] == original[0]  # same columns
+    report = pd.read_csv(folder / "churn.report.csv", index_col="row")
+    flagged = set(report.index[report["flagged"]])
+    expected = [row for i, row in enumerate(original[1:]) if i not in flagged]
+    assert kept[1:] == expected  # same values, same order
+    assert 0 < len(flagged) < len(original) - 1
+
+
+def test_clean_report_puts_planted_errors_first(churn, cleaned):
+    folder, result = cleaned
+    data = pd.read_csv(churn)
+    report = pd.read_csv(folder / "churn.report.csv", index_col="row")
+    assert len(report) == len(data) and report["rank"].tolist() == list(
+        range(1, len(data) + 1)
+    )
+    top = report.head(20)
+    # 8% of rows are planted errors; at random about 2 of the top 20 would be
+    assert data.loc[top.index, "planted_error"].mean() >= 0.8
+    assert (top["known_bad"] == data.loc[top.index, "planted_error"]).all()
+    planted = top[top["known_bad"]]
+    # the suggested label undoes the flip
+    assert (planted["predicted_label"] != planted["given_label"]).mean() >= 0.9
+    assert (report["given_label"] == data.loc[report.index, "churned"]).all()
+    assert "precision" in result.stdout and "recall" in result.stdout
+
+
+def test_clean_prints_the_encoding(cleaned):
+    _, result = cleaned
+    assert "dropped (1): customer_id" in result.stdout
+    assert "categorical (2): region, plan" in result.stdout
+    assert "numeric (5)" in result.stdout
+
+
+def test_clean_draws_the_plots(cleaned):
+    folder, result = cleaned
+    for name in ("scores.png", "gradients_pca.png", "trim_curve.png"):
+        picture = (folder / "plots" / name).read_bytes()
+        assert picture.startswith(PNG) and len(picture) > 10_000, name
+        assert f"plots/{name}" in result.stdout
+
+
+def test_clean_parquet_linear_html_quiet(churn, tmp_path):
+    pytest.importorskip("pyarrow")
+    table = pd.read_csv(churn).set_index("customer_id")
+    table.to_parquet(tmp_path / "churn.parquet")
+    result = skogad(
+        "clean",
+        "churn.parquet",
+        "--target",
+        "churned",
+        "--ignore",
+        "planted_error",
+        "--model",
+        "linear",
+        "--contamination",
+        "0.08",
+        "--report",
+        "report.html",
+        "--quiet",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "" and result.stderr == ""
+    kept = pd.read_parquet(tmp_path / "churn.clean.parquet")
+    assert len(kept) == len(table) - round(0.08 * len(table))
+    pd.testing.assert_frame_equal(kept, table.loc[kept.index])
+    page = (tmp_path / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "customer_id" in page
+    assert "LinearModel" in page
+
+
+def test_clean_overwrites_the_input_only_when_asked(churn, tmp_path):
+    data = tmp_path / "data.csv"
+    data.write_bytes(churn.read_bytes())
+    args = ["clean", "data.csv", "--target", "churned", "--out", "data.csv"]
+    refused = skogad(*args, "--ignore", "planted_error", cwd=tmp_path)
+    assert refused.returncode == 1 and "--overwrite-input" in refused.stderr
+    assert data.read_bytes() == churn.read_bytes()
+    done = skogad(
+        *args,
+        "--overwrite-input",
+        "--report",
+        "report.md",
+        "--cv",
+        "3",
+        "--verbose",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "training" in done.stderr and "gradients" in done.stderr  # progress bars
+    found = re.search(r"Flagged (\d+) of (\d+)", done.stdout)
+    flagged, total = map(int, found.groups())
+    assert len(pd.read_csv(data)) == total - flagged
+    markdown = (tmp_path / "report.md").read_text()
+    # the header: what was done to each column, and the encoder itself
+    assert "dropped (1): customer_id" in markdown and "ColumnTransformer(" in markdown
+    assert "timing='out_of_fold'" in markdown
+    assert "| row | score | rank | flagged | given_label |" in markdown
+    assert markdown.count("\n| ") == total + 1  # the column names, then each row
+
+
+def test_help_reads_well(tmp_path):
+    result = skogad("clean", "--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for text in ("--target COLUMN", "--contamination F", "--plots DIR", "exit status"):
+        assert text in result.stdout
+    top = skogad("--help", cwd=tmp_path)
+    assert all(c in top.stdout for c in ("demo", "clean", "make-example"))
+
+
+def _bad_inputs(folder):
+    rng = np.random.RandomState(0)
+    a = rng.randn(40)
+    frame = pd.DataFrame({"a": a, "b": rng.randn(40), "y": np.where(a > 0, "p", "n")})
+    frame.to_csv(folder / "ok.csv", index=False)
+    frame.head(10).to_csv(folder / "few.csv", index=False)
+    frame.assign(y="same").to_csv(folder / "one.csv", index=False)
+    frame.assign(y=frame["y"].where(frame.index != 7)).to_csv(
+        folder / "gap.csv", index=False
+    )
+    (folder / "binary.csv").write_bytes(bytes(range(256)) * 4)
+    (folder / "ragged.csv").write_text("a,y\n1,p,3,4\n")
+
+
+BAD = {
+    "missing target column": (
+        ["ok.csv", "--target", "label"],
+        1,
+        "--target 'label' is not a column of the file",
+    ),
+    "close column name": (["ok.csv", "--target", "Y"], 1, "Did you mean 'y'?"),
+    "no such file": (["nope.csv", "--target", "y"], 1, "nope.csv does not exist"),
+    "unreadable file": (["binary.csv", "--target", "y"], 1, "is not UTF-8 text"),
+    "ragged file": (["ragged.csv", "--target", "y"], 1, "more cells than its header"),
+    "one class": (["one.csv", "--target", "y"], 1, "a single value ('same')"),
+    "too few rows": (["few.csv", "--target", "y"], 1, "has 10 rows; at least 20"),
+    "missing labels": (["gap.csv", "--target", "y"], 1, "missing in row 7"),
+    "report is the input": (
+        ["ok.csv", "--target", "y", "--report", "ok.csv"],
+        1,
+        "--report ok.csv is the input file",
+    ),
+    "unknown report type": (
+        ["ok.csv", "--target", "y", "--report", "r.pdf"],
+        1,
+        "unknown report type '.pdf'",
+    ),
+    "out in another format": (
+        ["ok.csv", "--target", "y", "--out", "ok.parquet"],
+        1,
+        "must be a CSV file like the input",
+    ),
+    "missing folder": (
+        ["ok.csv", "--target", "y", "--out", "nowhere/ok.csv"],
+        1,
+        "does not exist",
+    ),
+    "bad truth column": (
+        ["ok.csv", "--target", "y", "--truth", "a"],
+        1,
+        "must hold true/false",
+    ),
+    "no target option": (["ok.csv"], 2, "the following arguments are required"),
+    "contamination out of range": (
+        ["ok.csv", "--target", "y", "--contamination", "0.9"],
+        2,
+        "a fraction in (0, 0.5]",
+    ),
+    "one fold": (["ok.csv", "--target", "y", "--cv", "1"], 2, "2 or more"),
+}
+
+
+@pytest.fixture(scope="module")
+def bad_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bad")
+    _bad_inputs(folder)
+    return folder
+
+
+@pytest.mark.parametrize("case", BAD, ids=list(BAD))
+def test_bad_input_exits_with_a_message_and_writes_nothing(bad_folder, case):
+    args, code, message = BAD[case]
+    before = {p.name: digest(p) for p in bad_folder.iterdir()}
+    result = skogad("clean", *args, cwd=bad_folder)
+    assert result.returncode == code, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    if code == 1:  # one line, no usage text: the data is wrong, not the command
+        assert result.stderr.count("\n") == 1
+        assert result.stderr.startswith("skogad clean: error: ")
+    after = {p.name: digest(p) for p in bad_folder.iterdir()}
+    assert after == before  # inputs untouched, no output written
+
+
+def test_make_example_refuses_to_replace_a_file(tmp_path):
+    (tmp_path / "t.csv").write_text("keep me\n")
+    result = skogad("make-example", "t.csv", cwd=tmp_path)
+    assert result.returncode == 1 and "--force" in result.stderr
+    assert (tmp_path / "t.csv").read_text() == "keep me\n"
