@@ -131,6 +131,7 @@ is never modified unless --out names it and --overwrite-input is given.""",
         "--seed",
         type=int,
         default=0,
+        metavar="N",
         help="random seed (default 0): same seed, same result",
     )
     clean.add_argument(
@@ -147,10 +148,11 @@ is never modified unless --out names it and --overwrite-input is given.""",
     )
     clean.add_argument(
         "--ignore",
-        nargs="+",
+        action="append",
         default=[],
         metavar="COLUMN",
-        help="columns not to use as features (kept in CLEAN)",
+        help="a column not to use as a feature (still written to CLEAN); repeat "
+        "for several",
     )
     clean.add_argument(
         "--overwrite-input",

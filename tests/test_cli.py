@@ -2,6 +2,7 @@
 
 import csv
 import hashlib
+import io
 import re
 import subprocess
 import sys
@@ -264,3 +265,69 @@ def test_make_example_refuses_to_replace_a_file(tmp_path):
     result = skogad("make-example", "t.csv", cwd=tmp_path)
     assert result.returncode == 1 and "--force" in result.stderr
     assert (tmp_path / "t.csv").read_text() == "keep me\n"
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize(
+    ("terminal", "flags", "bars"),
+    [
+        (True, [], True),
+        (False, [], False),
+        (True, ["-q"], False),
+        (False, ["-v"], True),
+    ],
+)
+def test_progress_bars_show_in_a_terminal_only(
+    tmp_path, monkeypatch, terminal, flags, bars
+):
+    from skogad._cli import main
+
+    _bad_inputs(tmp_path)
+    stream = Terminal() if terminal else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    args = ["clean", str(tmp_path / "ok.csv"), "--target", "y", "--ignore", "b"]
+    assert main([*args, *flags]) == 0
+    assert ("training" in stream.getvalue()) is bars
+    assert ("gradients" in stream.getvalue()) is bars
+
+
+def test_clean_table_same_seed_same_result(tmp_path):
+    from skogad._clean_table import clean_table
+
+    _bad_inputs(tmp_path)
+    runs = [
+        clean_table(
+            tmp_path / "ok.csv",
+            "y",
+            out=tmp_path / f"clean{seed}.csv",
+            report=tmp_path / f"report{seed}.csv",
+            seed=seed,
+            echo=lambda *a: None,
+        )["report"]
+        for seed in (3, 3, 4)
+    ]
+    pd.testing.assert_frame_equal(runs[0], runs[1])
+    assert not runs[0]["score"].sort_index().equals(runs[2]["score"].sort_index())
+
+
+def test_clean_table_regression_target(tmp_path):
+    from skogad._clean_table import clean_table
+
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame({"a": rng.randn(200), "kind": rng.choice(["u", "v"], 200)})
+    frame["price"] = 3 * frame["a"] + (frame["kind"] == "u") + 0.1 * rng.randn(200)
+    frame.loc[:4, "price"] += 15  # corrupted targets
+    frame.to_csv(tmp_path / "prices.csv", index=False)
+    result = clean_table(
+        tmp_path / "prices.csv", "price", contamination=0.05, echo=lambda *a: None
+    )
+    report = result["report"]
+    assert {"given_target", "predicted_target", "residual"} <= set(report.columns)
+    assert set(range(5)) <= set(report.index[report["flagged"]])
+    kept = pd.read_csv(tmp_path / "prices.clean.csv", dtype=str)
+    original = pd.read_csv(tmp_path / "prices.csv", dtype=str)
+    assert len(kept) == 190 and not kept["a"].isin(original["a"][:5]).any()
