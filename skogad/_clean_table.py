@@ -23,8 +23,8 @@ from skogad._tabular import (
     make_encoder,
     read_table,
     table_format,
+    write_table,
 )
-from skogad._tabular import write_table as _write_table
 
 MIN_ROWS = 20
 REPORT_FORMATS = {
@@ -60,7 +60,7 @@ def _paths(data, out, report, overwrite_input):
         for name, path in (("--out", out), ("--report", report))
         if path.exists() and os.path.samefile(path, data)
     }
-    if same and "--report" in same:
+    if "--report" in same:
         raise InputError(f"--report {report} is the input file; choose another name.")
     if same and not overwrite_input:
         raise InputError(
@@ -124,8 +124,7 @@ def _check_target(y, name):
     if len(y) < MIN_ROWS:
         raise InputError(
             f"The file has {len(y)} row{'s' * (len(y) != 1)}; at least {MIN_ROWS} "
-            "are needed to train "
-            "a network and tell unusual rows from usual ones."
+            "are needed to train a network and tell unusual rows from usual ones."
         )
     if y.nunique() < 2:
         raise InputError(
@@ -145,6 +144,21 @@ def _markdown_table(frame):
     for index, values in zip(frame.index, frame.itertuples(index=False)):
         lines.append("| " + " | ".join(map(cell, (index, *values))) + " |")
     return "\n".join(lines)
+
+
+def _write_whole(path, write):
+    """``write(temporary path)``, then rename it to ``path``.
+
+    A write that fails half-way (a full disk) leaves ``path`` as it was, which
+    matters when ``path`` is the input (``--overwrite-input``).
+    """
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.skogad-partial")
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def write_report(report, path, report_format, header):
@@ -275,9 +289,12 @@ def clean_table(
         table["known_bad"] = known_bad[positions]
     table.index = typed.index[positions].rename(typed.index.name or "row")
 
-    _write_table(raw.iloc[np.flatnonzero(~flagged)], out, fmt)
+    kept = raw.iloc[np.flatnonzero(~flagged)]
+    _write_whole(out, lambda path: write_table(kept, path, fmt))
     header = _header(data, target, y, detector, account, encoder, flagged)
-    write_report(table, report_path, report_format, header)
+    _write_whole(
+        report_path, lambda path: write_report(table, path, report_format, header)
+    )
     files = [out, report_path]
     if plots is not None:
         files += _plots(Path(plots), detector, X, y.to_numpy(), flagged, known_bad)

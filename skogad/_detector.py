@@ -564,29 +564,35 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
 
         With ``training``, each row only over the nets that scored it at fit.
         """
-        rows_by_net = {}
+        nets, rows_of = {}, {}
         for member in self._members:
-            net, rows = rows_by_net.get(id(member.net), (member.net, None))
-            mask = member.rows if training else np.ones(len(Xt), dtype=bool)
-            rows_by_net[id(net)] = (net, mask if rows is None else rows | mask)
-        total, count = 0.0, np.zeros(len(Xt))
-        for net, rows in rows_by_net.values():
-            if self._classifier:
-                out = np.asarray(net.predict_proba(Xt[rows]), dtype=np.float64)
-                if out.min() < 0 or not np.allclose(out.sum(axis=1), 1, atol=1e-3):
-                    raise ValueError(
-                        "The net's predict_proba does not return probabilities "
-                        "(rows must sum to 1): give it predict_nonlinearity="
-                        "'auto' or a function mapping its outputs to them."
-                    )
-            else:
-                out = np.asarray(net.predict(Xt[rows]), dtype=np.float64)
-                out = out.reshape(len(out), -1)
-            if np.isscalar(total):
-                total = np.zeros((len(Xt), out.shape[1]))
+            key = id(member.net)
+            nets[key] = member.net
+            rows = member.rows if training else np.ones(len(Xt), dtype=bool)
+            rows_of[key] = rows_of.get(key, False) | rows
+        outputs = [
+            (rows_of[key], self._predict(net, Xt[rows_of[key]]))
+            for key, net in nets.items()
+        ]
+        total = np.zeros((len(Xt), outputs[0][1].shape[1]))
+        count = np.zeros(len(Xt))
+        for rows, out in outputs:
             total[rows] += out
             count[rows] += 1
         return total / count[:, None]
+
+    def _predict(self, net, Xt):
+        if not self._classifier:
+            out = np.asarray(net.predict(Xt), dtype=np.float64)
+            return out.reshape(len(out), -1)
+        proba = np.asarray(net.predict_proba(Xt), dtype=np.float64)
+        if proba.min() < 0 or not np.allclose(proba.sum(axis=1), 1, atol=1e-3):
+            raise ValueError(
+                "The net's predict_proba does not return probabilities (rows must "
+                "sum to 1): give it predict_nonlinearity='auto' or a function "
+                "mapping its outputs to them."
+            )
+        return proba
 
     @staticmethod
     def _is_classification(net, y):

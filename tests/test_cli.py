@@ -331,3 +331,21 @@ def test_clean_table_regression_target(tmp_path):
     kept = pd.read_csv(tmp_path / "prices.clean.csv", dtype=str)
     original = pd.read_csv(tmp_path / "prices.csv", dtype=str)
     assert len(kept) == 190 and not kept["a"].isin(original["a"][:5]).any()
+
+
+def test_a_failed_write_leaves_the_file_as_it_was(tmp_path):
+    from skogad._clean_table import _write_whole
+
+    target = tmp_path / "data.csv"
+    target.write_text("original\n")
+
+    def fails_half_way(path):
+        path.write_text("half")
+        raise OSError("No space left on device")
+
+    with pytest.raises(OSError, match="No space"):
+        _write_whole(target, fails_half_way)
+    assert target.read_text() == "original\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["data.csv"]
+    _write_whole(target, lambda path: path.write_text("new\n"))
+    assert target.read_text() == "new\n"
