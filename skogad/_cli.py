@@ -6,8 +6,8 @@ import sys
 EXIT_CODES = """\
 exit status:
   0  done
-  1  a problem with the data or the files: the message says what to fix,
-     and nothing was written
+  1  a problem with the data or the files: the message says what to fix
+     (problems with the data are found before anything is written)
   2  a mistake on the command line (an unknown option, a missing argument)
 """
 
@@ -254,7 +254,7 @@ def main(argv=None):
             verbose=int(args.verbose or (not args.quiet and sys.stderr.isatty())),
             echo=(lambda *a: None) if args.quiet else print,
         )
-    except (InputError, ImportError, ValueError, FloatingPointError) as exc:
+    except (InputError, ImportError, OSError, ValueError, FloatingPointError) as exc:
         print(f"skogad {args.command}: error: {exc}", file=sys.stderr)
         return 1
     return 0
