@@ -320,6 +320,8 @@ def scale_run(n, k):
         base = _status("VmRSS")
         det = GradientOutlierDetector(
             FrozenEstimator(net),
+            scorer="iforest",
+            params="last",
             projection=projection,
             contamination=0.1,
             random_state=0,

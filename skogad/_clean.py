@@ -37,7 +37,9 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
         The model to fit on the clean rows; cloned.
     detector : estimator, default=None
         An outlier detector with ``fit_predict(X, y)`` returning -1/+1;
-        cloned. ``None``: ``GradientOutlierDetector(contamination=0.1)``.
+        cloned. ``None``: ``GradientOutlierDetector()``, which flags the
+        rows whose label its network does not predict (an estimate of the
+        noise rate).
 
     Attributes
     ----------
@@ -128,7 +130,7 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
         y = y if hasattr(y, "iloc") else y_checked
         n = _num_samples(X)
         self.detector_ = (
-            GradientOutlierDetector(contamination=0.1)
+            GradientOutlierDetector()
             if self.detector is None
             else clone(self.detector)
         )

@@ -109,9 +109,9 @@ is never modified unless --out names it and --overwrite-input is given.""",
         type=_fraction,
         default="auto",
         metavar="F",
-        help="fraction of rows to flag, in (0, 0.5]; 'auto' (default) flags "
-        "what Isolation Forest finds abnormal, a cautious choice: set the share "
-        "of bad rows you expect when you have an idea of it",
+        help="fraction of rows to flag, in (0, 0.5]; 'auto' (default): the "
+        "rows whose label the network does not predict, its estimate of the "
+        "share of wrong labels (for a numeric target: unusually large errors)",
     )
     clean.add_argument(
         "--model",

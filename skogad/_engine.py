@@ -84,10 +84,12 @@ def select_parameters(module: nn.Module, params: str | Sequence[str]) -> list[st
     ----------
     module : torch.nn.Module
         The network.
-    params : {"last", "all"} or list of str
-        ``"last"``: the parameters of the last submodule that has any (the
-        output layer). ``"all"``: every trainable parameter. A list: parameter
-        names as in ``module.named_parameters()``, or names of submodules, whose
+    params : {"output", "last", "all"} or list of str
+        ``"output"``: the bias of the output layer, whose gradient is the
+        loss gradient with respect to the network's outputs. ``"last"``: the
+        parameters of the last submodule that has any (the output layer).
+        ``"all"``: every trainable parameter. A list: parameter names as in
+        ``module.named_parameters()``, or names of submodules, whose
         parameters are all taken.
 
     Returns
@@ -99,6 +101,16 @@ def select_parameters(module: nn.Module, params: str | Sequence[str]) -> list[st
     if isinstance(params, str):
         if params == "last":
             return _last_layer_names(module)
+        if params == "output":
+            names = _last_layer_names(module)
+            bias = [n for n in names if n.rsplit(".", 1)[-1] == "bias"]
+            if not bias:
+                raise ValueError(
+                    "params='output' takes the gradient of the output layer's "
+                    f"bias, and the output layer ({', '.join(names)}) has none: "
+                    "use params='last' or name the parameters."
+                )
+            return bias
         if params == "all":
             if not named:
                 raise ValueError("The module has no trainable parameters.")

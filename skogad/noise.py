@@ -6,8 +6,8 @@ from sklearn.utils import check_random_state
 __all__ = ["flip_labels"]
 
 
-def flip_labels(y, rate, random_state=None):
-    """Flip a fraction of labels, each to another class drawn uniformly.
+def flip_labels(y, rate, random_state=None, *, kind="uniform"):
+    """Flip a fraction of labels to another class.
 
     Parameters
     ----------
@@ -17,6 +17,11 @@ def flip_labels(y, rate, random_state=None):
         Probability that each row's label is flipped, in [0, 1].
     random_state : int, RandomState instance or None, default=None
         Seeds the choice of rows and of their new labels.
+    kind : {"uniform", "pair"}, default="uniform"
+        ``"uniform"``: a flipped label becomes any other class, uniformly.
+        ``"pair"``: it becomes the next class (in sorted order, the last going
+        to the first): class-conditional noise, like annotators who confuse
+        one class with one other.
 
     Returns
     -------
@@ -33,6 +38,9 @@ def flip_labels(y, rate, random_state=None):
     >>> y_noisy, flipped = flip_labels(y, 0.2, random_state=0)
     >>> bool(np.all((y_noisy != y) == flipped)), int(flipped.sum())
     (True, 60)
+    >>> y_pair, flipped = flip_labels(y, 0.2, random_state=0, kind="pair")
+    >>> sorted(set(zip(y[flipped].tolist(), y_pair[flipped].tolist())))
+    [('a', 'b'), ('b', 'c'), ('c', 'a')]
     """
     y = np.asarray(y)
     if not 0 <= rate <= 1:
@@ -42,7 +50,12 @@ def flip_labels(y, rate, random_state=None):
         raise ValueError("Flipping labels needs at least two classes.")
     rng = check_random_state(random_state)
     flipped = rng.rand(len(y)) < rate
-    shift = rng.randint(1, len(classes), size=len(y))
+    if kind == "uniform":
+        shift = rng.randint(1, len(classes), size=len(y))
+    elif kind == "pair":
+        shift = 1
+    else:
+        raise ValueError(f"kind must be 'uniform' or 'pair', got {kind!r}.")
     position = np.searchsorted(classes, y)
     y_noisy = np.where(flipped, classes[(position + shift) % len(classes)], y)
     return y_noisy, flipped

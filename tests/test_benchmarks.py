@@ -78,3 +78,35 @@ def test_cli_rejects_bad_arguments():
     result = run("-m", "skogad", "demo", "--noise", "2", timeout=120)
     assert result.returncode == 2
     assert "--noise must be between 0 and 1" in result.stderr
+
+
+def test_bench_label_noise_quick(tmp_path):
+    pytest.importorskip("cleanlab")
+    pytest.importorskip("matplotlib")
+    result = run(
+        str(ROOT / "benchmarks" / "bench_label_noise.py"),
+        "--quick",
+        "--out",
+        str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    table = (tmp_path / "label_noise_quick.md").read_text()
+    for heading in ["## Summary at 20% noise", "## Test accuracy", "## Detection per"]:
+        assert heading in table
+    auroc = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.split("|")[1:-1]]
+        if len(cells) == 8 and cells[0] == "breast_cancer":
+            auroc[cells[3]] = float(cells[4].split("±")[0])
+    assert len(auroc) == 12  # every method ran
+    assert all(0 <= a <= 1 for a in auroc.values())
+    # 20% flips: random ranking sits near 0.5, skogad's default near 0.98
+    assert 0.3 < auroc["random"] < 0.7
+    assert auroc["skogad default (l2, output, early_stopping)"] > 0.9
+    accuracy = [
+        line
+        for line in table.splitlines()
+        if line.startswith("| breast_cancer | uniform |")
+    ]
+    assert any("oracle" in line for line in accuracy)
+    assert (tmp_path / "label_noise_quick.png").read_bytes().startswith(b"\x89PNG")

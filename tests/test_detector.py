@@ -58,9 +58,11 @@ def test_projection_keeps_detection_quality(params):
         600, 10, n_informative=6, n_classes=3, n_clusters_per_class=1, random_state=0
     )
     y_noisy, noisy = flip_labels(y, 0.2, random_state=0)
-    exact = GradientOutlierDetector(params=params, random_state=0).fit(X, y_noisy)
+    exact = GradientOutlierDetector(
+        params=params, scorer="iforest", random_state=0
+    ).fit(X, y_noisy)
     projected = GradientOutlierDetector(
-        params=params, projection=24, random_state=0
+        params=params, scorer="iforest", projection=24, random_state=0
     ).fit(X, y_noisy)
     n_params = sum(
         p.numel()
@@ -231,7 +233,7 @@ def test_torch_module_is_wrapped(clf_data, net):
     X, y = clf_data
     det = GradientOutlierDetector(net, **FAST).fit(X, y)
     assert isinstance(det.nets_[0].module_, Logits)
-    assert det.param_names_ == ["lin.weight", "lin.bias"]
+    assert det.param_names_ == ["lin.bias"]  # params="output"
 
 
 def test_regression(reg_data):
@@ -276,14 +278,42 @@ def test_pyod_scorer_adapter(clf_data):
     pyod_iforest = pytest.importorskip("pyod.models.iforest")
     X, y = clf_data
     y_noisy, noisy = flip_labels(y, 0.2, random_state=0)
-    det = GradientOutlierDetector(scorer=pyod_iforest.IForest(random_state=0), **FAST)
+    det = GradientOutlierDetector(
+        scorer=pyod_iforest.IForest(random_state=0), params="last", **FAST
+    )
     flags = det.fit_predict(X, y_noisy)
     pyod = det.scorers_[0]
     # PyOD's "higher = more abnormal" is turned round: same ranking, sign flipped
     np.testing.assert_allclose(det.train_scores_, -pyod.decision_scores_, rtol=1e-6)
-    assert det.offset_ == pytest.approx(-pyod.threshold_)
     assert set(np.unique(flags)) <= {-1, 1}
     assert roc_auc_score(noisy, -det.train_scores_) > 0.7
+
+
+def test_pyod_threshold_is_the_auto_threshold_for_regression(reg_data):
+    pyod_iforest = pytest.importorskip("pyod.models.iforest")
+    X, y = reg_data
+    det = GradientOutlierDetector(scorer=pyod_iforest.IForest(random_state=0), **FAST)
+    det.fit(X, y)
+    assert det.offset_ == pytest.approx(-det.scorers_[0].threshold_)
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.1, 0.3])
+def test_auto_contamination_estimates_the_noise_rate(rate):
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    y_noisy, noisy = flip_labels(y, rate, random_state=0)
+    det = GradientOutlierDetector(random_state=0).fit(X, y_noisy)
+    flags = det.fit_predict(X, y_noisy) == -1
+    assert det.contamination_ == pytest.approx(flags.mean())
+    # the net's disagreement with the labels tracks the flips (0.01 at rate 0)
+    assert abs(det.contamination_ - rate) < 0.05
+    if rate:
+        assert flags[noisy].mean() > 0.85 and noisy[flags].mean() > 0.8
+    # the flagged rows are those the net disagrees with, on this easy data
+    report = det.report(X, y_noisy, training=True)
+    disagree = report["predicted_label"] != report["given_label"]
+    assert (disagree == report["flagged"]).mean() > 0.97
 
 
 # ------------------------------------------------------------------- labels
@@ -437,8 +467,8 @@ def test_bad_parameters(clf_data, params, match):
         GradientOutlierDetector(**{**FAST, **params}).fit(X, y)
 
 
-def test_auto_contamination_needs_a_threshold(clf_data):
-    X, y = clf_data
+def test_auto_contamination_needs_a_threshold_for_regression(reg_data):
+    X, y = reg_data
 
     class NoThreshold(IsolationForest):
         def fit(self, X, y=None):
