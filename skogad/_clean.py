@@ -130,9 +130,7 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
         y = y if hasattr(y, "iloc") else y_checked
         n = _num_samples(X)
         self.detector_ = (
-            GradientOutlierDetector()
-            if self.detector is None
-            else clone(self.detector)
+            GradientOutlierDetector() if self.detector is None else clone(self.detector)
         )
         flags = np.asarray(self.detector_.fit_predict(X, y))
         self.inlier_mask_ = flags == 1
