@@ -81,7 +81,7 @@ flagged = detector.train_scores_ < detector.offset_
 for name, ax in {
     "scores.png": plot_scores(detector.train_scores_, detector.offset_),
     "gradients_pca.png": plot_gradient_pca(
-        detector.gradients(Xt, y), flagged, truth=planted
+        detector.gradients(Xt, y, params="last"), flagged, truth=planted
     ),
     "trim_curve.png": plot_trim_curve(
         detector.train_scores_, planted, threshold=detector.offset_

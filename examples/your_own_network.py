@@ -4,9 +4,9 @@ Bring your own network: a skorch net, all its layers, a projection
 
 Any skorch net (or torch module) can be analysed. Here a net with dropout
 and batch normalisation is trained by the detector, gradients are taken
-with respect to *all* its parameters and projected to 128 dimensions (memory
-stays n x 128 whatever the net's size); then a net trained elsewhere is used
-as it is, wrapped in ``FrozenEstimator``.
+with respect to *all* its parameters and projected to 128 dimensions for an
+Isolation Forest (memory stays n x 128 whatever the net's size); then a net
+trained elsewhere is used as it is, wrapped in ``FrozenEstimator``.
 
 Run: ``python examples/your_own_network.py [--quick]``
 """
@@ -58,7 +58,9 @@ epochs = 5 if args.quick else 20
 net = NeuralNetClassifier(
     Net, criterion=nn.CrossEntropyLoss, max_epochs=epochs, lr=0.05, verbose=0
 )
-det = GradientOutlierDetector(net, params="all", projection=128, random_state=0)
+det = GradientOutlierDetector(
+    net, params="all", scorer="iforest", projection=128, random_state=0
+)
 det.fit(X, y_noisy)
 n_params = sum(p.numel() for p in det.nets_[0].module_.parameters())
 print(

@@ -207,7 +207,7 @@ def _plots(directory, detector, X, y, flagged, truth):
     axes = {
         "scores.png": plot_scores(detector.train_scores_, detector.offset_),
         "gradients_pca.png": plot_gradient_pca(
-            detector.gradients(X, y), flagged, truth=truth
+            detector.gradients(X, y, params="last"), flagged, truth=truth
         ),
     }
     if truth is not None:

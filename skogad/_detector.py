@@ -540,8 +540,8 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
             index, scores, self.offset_, y_values, predicted=predictions
         )
 
-    def gradients(self, X, y=None):
-        """The per-sample gradient features the scorer sees, for inspection.
+    def gradients(self, X, y=None, *, params=None):
+        """Per-sample gradient features, for inspection and plots.
 
         Those of the last network (the last checkpoint, or the last fold's
         net for ``timing="out_of_fold"``), projected when ``projection`` is
@@ -553,6 +553,12 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
             Samples.
         y : array-like of shape (n_samples,), default=None
             Their labels or targets (see `score_samples`).
+        params : {"output", "last", "all"} or list of str, default=None
+            Which parameters to differentiate with respect to (see the
+            ``params`` parameter); ``None``: those the scorer sees
+            (``param_names_``). A picture of gradient space shows more with
+            ``"last"`` than with the default ``"output"``, which has one
+            dimension per class.
 
         Returns
         -------
@@ -560,7 +566,9 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         """
         Xt = self._check_X(X)
         target = self._score_target(Xt, y)
-        return self._gradients(self._members[-1], Xt, target, "matrix")
+        member = self._members[-1]
+        names = None if params is None else select_parameters(member.module, params)
+        return self._gradients(member, Xt, target, "matrix", names)
 
     # ------------------------------------------------------------ helpers
     def _check_X(self, X):
@@ -684,7 +692,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
             return self._encode(y)
         return np.asarray(y, dtype=np.float32).reshape(len(y), -1)
 
-    def _gradients(self, member, Xt, target, output):
+    def _gradients(self, member, Xt, target, output, param_names=None):
         """Gradient features of the rows for a scorer (see `ScorerAdapter.needs`)."""
 
         def progress(chunks, total):
@@ -695,7 +703,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
             sample_loss_fn(member.net),
             torch.from_numpy(Xt),
             torch.from_numpy(target),
-            self.param_names_,
+            self.param_names_ if param_names is None else param_names,
             output=output,
             projection=self.projection,
             seed=self._seed,

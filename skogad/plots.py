@@ -16,7 +16,8 @@ Examples
 >>> det = GradientOutlierDetector(contamination=0.1, random_state=0)
 >>> flags = det.fit_predict(X, y_noisy) == -1
 >>> ax = plot_scores(det.train_scores_, det.offset_)
->>> ax = plot_gradient_pca(det.gradients(X, y_noisy), flags, truth=flipped)
+>>> G = det.gradients(X, y_noisy, params="last")  # the whole output layer
+>>> ax = plot_gradient_pca(G, flags, truth=flipped)
 >>> ax = plot_trim_curve(det.train_scores_, flipped, threshold=det.offset_)
 >>> ax.get_xlabel()
 'fraction of rows removed (most suspicious first)'

@@ -154,4 +154,9 @@ def test_gradients_are_what_the_scorer_saw(noisy_cancer):
     X, y, _, _, det = noisy_cancer
     G = det.gradients(X, y)
     assert G.shape == (len(X), 2)  # params="output": one entry per class
+    n_hidden = det.nets_[0].module_.layers[-1].in_features
+    layer = det.gradients(X, y, params="last")
+    assert layer.shape == (len(X), 2 * (n_hidden + 1))
+    # the weight's gradient, then the bias's: the "output" gradient
+    np.testing.assert_allclose(layer[:, -2:], G, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(det.scorers_[0].score_samples(G), det.train_scores_)
