@@ -58,8 +58,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
 import skogad
-from skogad import CleanTrainingSet, GradientOutlierDetector, TabularMLP
-from skogad._nets import LinearModel
+from skogad import CleanTrainingSet, GradientOutlierDetector, LinearModel, TabularMLP
 from skogad.noise import flip_labels
 
 # The linear toy of the paper: class 1 around (1, 2), class 0 around (3, -3)

@@ -2,7 +2,7 @@
 
 from skogad._clean import CleanTrainingSet
 from skogad._detector import GradientOutlierDetector
-from skogad._nets import TabularMLP
+from skogad._nets import LinearModel, TabularMLP
 
-__all__ = ["CleanTrainingSet", "GradientOutlierDetector", "TabularMLP"]
+__all__ = ["CleanTrainingSet", "GradientOutlierDetector", "LinearModel", "TabularMLP"]
 __version__ = "0.1.0"
