@@ -14,6 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skogad import CleanTrainingSet, GradientOutlierDetector
+from skogad.noise import flip_labels
 
 FAST = {"timing": "final", "random_state": 0, "device": "cpu"}
 
@@ -45,11 +46,16 @@ def test_drops_flagged_rows_and_fits_the_rest(clf_data):
     assert model.detector_ is not model.detector
 
 
-def test_default_detector_trims_ten_percent(clf_data):
+def test_default_detector_trims_the_estimated_noise(clf_data):
     X, y = clf_data
-    model = CleanTrainingSet(LogisticRegression()).fit(X, y)
+    y_noisy, flipped = flip_labels(y, 0.15, random_state=0)
+    model = CleanTrainingSet(LogisticRegression()).fit(X, y_noisy)
     assert isinstance(model.detector_, GradientOutlierDetector)
-    assert model.inlier_mask_.sum() == 270
+    dropped = ~model.inlier_mask_
+    # contamination="auto": the rows whose label the net does not predict
+    assert dropped.mean() == pytest.approx(model.detector_.contamination_)
+    assert 0.08 < dropped.mean() < 0.3
+    assert flipped[dropped].mean() > 0.5  # 0.15 if dropped at random
 
 
 def test_pipeline_and_grid_search(clf_data):
