@@ -30,6 +30,7 @@ and listed in the results.
 """
 
 import argparse
+import os
 import platform
 import sys
 import time
@@ -297,7 +298,7 @@ def downstream(X, y, X_test, y_test, kept, seed, n_classes):
 
 
 # ---------------------------------------------------------------- runs
-def run_cell(name, X, y, kind, rate, seed, full_methods, with_downstream):
+def run_cell(X, y, kind, rate, seed, full_methods, with_downstream):
     n_classes = len(np.unique(y))
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.3, stratify=y, random_state=seed
@@ -370,7 +371,7 @@ def main(argv=None):
             continue
         shapes[name] = f"{X.shape[0]}x{X.shape[1]}, {len(np.unique(y))} classes"
         for seed in seeds:
-            q, a = run_cell(name, X, y, kind, rate, seed, full_methods, with_downstream)
+            q, a = run_cell(X, y, kind, rate, seed, full_methods, with_downstream)
             for method, figures in q.items():
                 quality[(name, kind, rate, method)].append(figures)
             for (cleaner, model), value in a.items():
@@ -416,7 +417,7 @@ def header(args, shapes, skipped):
         "",
         f"Command: `python benchmarks/bench_label_noise.py{flags}` · {date.today()} · "
         f"{platform.platform()}, {torch.get_num_threads()} torch threads, "
-        f"{__import__('os').cpu_count()} CPUs · "
+        f"{os.cpu_count()} CPUs · "
         + ", ".join(f"{k} {v}" for k, v in versions.items()),
         "",
         "Training labels flipped (uniform: to any other class; pair: to the next "
