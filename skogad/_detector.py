@@ -534,6 +534,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
                 self.offset_,
                 y_values,
                 classes=self.classes_,
+                codes=target,
                 proba=predictions,
             )
         return outlier_report(

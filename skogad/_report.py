@@ -6,7 +6,7 @@ from skogad._optional import require
 
 
 def outlier_report(
-    index, scores, offset, y, *, classes=None, proba=None, predicted=None
+    index, scores, offset, y, *, classes=None, codes=None, proba=None, predicted=None
 ):
     """A DataFrame with one row per sample, most suspicious first.
 
@@ -22,6 +22,8 @@ def outlier_report(
         The given labels (classification) or targets (regression).
     classes : ndarray of shape (n_classes,), default=None
         Class labels, in the order of ``proba``'s columns (classification).
+    codes : ndarray of shape (n_samples,), default=None
+        Each given label's position in ``classes`` (classification).
     proba : ndarray of shape (n_samples, n_classes), default=None
         The network's class probabilities (classification).
     predicted : ndarray of shape (n_samples,) or (n_samples, n_targets), \
@@ -46,15 +48,13 @@ def outlier_report(
     columns = {"score": scores, "rank": rank, "flagged": scores < offset}
     y = np.asarray(y)
     if proba is not None:
-        lookup = {c: i for i, c in enumerate(np.asarray(classes).tolist())}
         best = proba.argmax(axis=1)
-        given = np.array([lookup[v] for v in y.tolist()])
         rows = np.arange(len(y))
         columns |= {
             "given_label": y,
             "predicted_label": np.asarray(classes)[best],
             "predicted_proba": proba[rows, best],
-            "given_proba": proba[rows, given],
+            "given_proba": proba[rows, codes],
         }
     elif predicted is not None and y.ndim == 1:
         predicted = np.asarray(predicted).reshape(len(y))
