@@ -2,7 +2,14 @@
 
 from skogad._clean import CleanTrainingSet
 from skogad._detector import GradientOutlierDetector
+from skogad._influence import GradientInfluence
 from skogad._nets import LinearModel, TabularMLP
 
-__all__ = ["CleanTrainingSet", "GradientOutlierDetector", "LinearModel", "TabularMLP"]
+__all__ = [
+    "CleanTrainingSet",
+    "GradientInfluence",
+    "GradientOutlierDetector",
+    "LinearModel",
+    "TabularMLP",
+]
 __version__ = "0.1.0"

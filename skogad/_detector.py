@@ -19,9 +19,8 @@ from sklearn.utils.validation import (
 )
 from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
 from torch import nn
-from tqdm.auto import tqdm
 
-from skogad._engine import gradient_features, resolve_device, select_parameters
+from skogad._engine import gradient_array, resolve_device, select_parameters
 from skogad._nets import (
     TIMINGS,
     EpochProgress,
@@ -43,7 +42,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
     A network is trained on ``(X, y)`` (or a fitted one is used), each
     sample's loss gradient with respect to the network's parameters is
     computed exactly, and an outlier detector is fitted on those gradients
-    (outlier gradient analysis, Chhabra et al., ICLR 2025). Mislabeled or
+    (outlier gradient analysis, Chhabra et al., ICML 2025). Mislabeled or
     corrupted rows have gradients unlike the others and get low scores.
 
     Parameters
@@ -122,6 +121,13 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
     device : str, default="auto"
         Torch device for training and gradients; ``"auto"`` picks CUDA when
         available. Results are always NumPy arrays on the CPU.
+    input_dtype : {"float32", "int64"}, default="float32"
+        What the network is given. ``"float32"``: features, converted to
+        float32. ``"int64"``: integer inputs such as token ids (for a net
+        whose module starts with an embedding, e.g. a transformer over
+        padded token ids); ``X`` must hold integers (floats with a fraction
+        are refused, never truncated). Needs a ``net``: the default network
+        takes features.
     random_state : int, RandomState instance or None, default=None
         Seeds the network's initialisation and shuffling, the validation
         split, the folds and the scorer. The same seed gives the same scores
@@ -174,7 +180,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
     ----------
     A. Chhabra, B. Li, J. Chen, P. Mohapatra, H. Liu. "Outlier Gradient
     Analysis: Efficiently Identifying Detrimental Training Samples for Deep
-    Learning Models". ICLR 2025. arXiv:2405.03869.
+    Learning Models". ICML 2025 (PMLR 267). arXiv:2405.03869.
 
     Examples
     --------
@@ -206,6 +212,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
             Interval(Integral, 1, None, closed="left"),
         ],
         "device": [str, torch.device],
+        "input_dtype": [StrOptions({"float32", "int64"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -228,6 +235,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         projection=None,
         batch_size="auto",
         device="auto",
+        input_dtype="float32",
         random_state=None,
         verbose=0,
     ):
@@ -242,6 +250,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         self.projection = projection
         self.batch_size = batch_size
         self.device = device
+        self.input_dtype = input_dtype
         self.random_state = random_state
         self.verbose = verbose
 
@@ -278,7 +287,14 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
                 "is None: a per-sample loss gradient needs each sample's label or "
                 "target."
             )
-        X, y = validate_data(self, X, y, dtype=np.float32, y_numeric=False)
+        if self.input_dtype == "int64" and self.net is None:
+            raise ValueError(
+                "input_dtype='int64' passes integer inputs (such as token ids) to "
+                "the network, and the default network takes features: give a "
+                "net whose module takes them."
+            )
+        X, y = validate_data(self, X, y, dtype=self._dtype(), y_numeric=False)
+        X = self._inputs(X)
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         frozen = isinstance(self.net, FrozenEstimator)
         net = self.net.estimator if frozen else self.net
@@ -574,7 +590,24 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
     # ------------------------------------------------------------ helpers
     def _check_X(self, X):
         check_is_fitted(self)
-        return self._transform(validate_data(self, X, dtype=np.float32, reset=False))
+        X = validate_data(self, X, dtype=self._dtype(), reset=False)
+        return self._transform(self._inputs(X))
+
+    def _dtype(self):
+        return np.float32 if self.input_dtype == "float32" else "numeric"
+
+    def _inputs(self, X):
+        """``X`` as the network takes it: float32 features or int64 inputs."""
+        if self.input_dtype == "float32" or np.issubdtype(X.dtype, np.integer):
+            return X
+        if X.dtype == bool:
+            return X.astype(np.int64)
+        if not np.all(np.mod(X, 1) == 0):
+            raise ValueError(
+                "input_dtype='int64' takes integer inputs (such as token ids), "
+                "and X has values with a fractional part."
+            )
+        return X.astype(np.int64)
 
     def _score_samples(self, Xt, target):
         scores = np.zeros(len(Xt))
@@ -673,7 +706,8 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
 
     def _transform(self, X):
         X = X if self.scaler_ is None else self.scaler_.transform(X)
-        return np.ascontiguousarray(X, dtype=np.float32)
+        dtype = np.int64 if self.input_dtype == "int64" else np.float32
+        return np.ascontiguousarray(X, dtype=dtype)
 
     def _score_target(self, Xt, y):
         if y is None:
@@ -695,11 +729,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
 
     def _gradients(self, member, Xt, target, output, param_names=None):
         """Gradient features of the rows for a scorer (see `ScorerAdapter.needs`)."""
-
-        def progress(chunks, total):
-            return tqdm(chunks, total=total, desc="gradients", disable=not self.verbose)
-
-        G = gradient_features(
+        return gradient_array(
             member.module,
             sample_loss_fn(member.net),
             torch.from_numpy(Xt),
@@ -709,14 +739,8 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
             projection=self.projection,
             seed=self._seed,
             batch_size=self.batch_size,
-            progress=progress,
-        ).numpy()
-        if not np.all(np.isfinite(G)):
-            raise FloatingPointError(
-                "Per-sample gradients are NaN or infinite: the network's loss is "
-                "not finite on some rows (check the features' scale and the net)."
-            )
-        return G
+            verbose=self.verbose,
+        )
 
     def _offset(self, adapters, Xt, target):
         if self.contamination != "auto":

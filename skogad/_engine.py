@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.func import functional_call, grad, vmap
+from tqdm.auto import tqdm
 
 from skogad._factors import FactorsUnsupported, LinearPlan, linear_factors
 from skogad._projection import CountSketch, KroneckerProjection, split_dimensions
@@ -35,6 +36,7 @@ from skogad._projection import CountSketch, KroneckerProjection, split_dimension
 __all__ = [
     "OUTPUTS",
     "auto_batch_size",
+    "gradient_array",
     "gradient_features",
     "iter_per_sample_gradients",
     "per_sample_gradients",
@@ -59,16 +61,18 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 
 
 def _last_layer_names(module: nn.Module) -> list[str]:
-    # The last submodule (in registration order) that owns parameters itself
-    # is the output layer for the sequential-style networks used on tabular
-    # data; its parameters are the paper's "last layer" selection.
+    # The last submodule (in registration order) that owns trainable
+    # parameters itself is the output layer for the sequential-style networks
+    # used on tabular data, and the head of a network whose body is frozen
+    # (registered before or after it); its parameters are the paper's "last
+    # layer" selection.
     owners = [
         (name, sub)
         for name, sub in module.named_modules()
-        if any(True for _ in sub.parameters(recurse=False))
+        if any(p.requires_grad for p in sub.parameters(recurse=False))
     ]
     if not owners:
-        raise ValueError("The module has no parameters to take gradients of.")
+        raise ValueError("The module has no trainable parameters to take gradients of.")
     prefix, sub = owners[-1]
     return [
         f"{prefix}.{name}" if prefix else name
@@ -87,7 +91,8 @@ def select_parameters(module: nn.Module, params: str | Sequence[str]) -> list[st
     params : {"output", "last", "all"} or list of str
         ``"output"``: the bias of the output layer, whose gradient is the
         loss gradient with respect to the network's outputs. ``"last"``: the
-        parameters of the last submodule that has any (the output layer).
+        trainable parameters of the last submodule that has any (the output
+        layer, or the head of a frozen body).
         ``"all"``: every trainable parameter. A list: parameter names as in
         ``module.named_parameters()``, or names of submodules, whose
         parameters are all taken.
@@ -503,3 +508,28 @@ def gradient_features(
         host.copy_(result)
         result = host
     return result
+
+
+def gradient_array(*args, verbose=False, **kwargs) -> np.ndarray:
+    """`gradient_features` as a NumPy array, every value checked finite.
+
+    Takes the arguments of `gradient_features` (but ``progress``); with
+    ``verbose`` a progress bar runs over the chunks.
+
+    Raises
+    ------
+    FloatingPointError
+        If a gradient is NaN or infinite (the loss is not finite on some
+        samples): a score computed from it would mean nothing.
+    """
+
+    def progress(chunks, total):
+        return tqdm(chunks, total=total, desc="gradients", disable=not verbose)
+
+    G = gradient_features(*args, progress=progress, **kwargs).numpy()
+    if not np.all(np.isfinite(G)):
+        raise FloatingPointError(
+            "Per-sample gradients are NaN or infinite: the network's loss is not "
+            "finite on some samples (check the inputs' scale and the network)."
+        )
+    return G
