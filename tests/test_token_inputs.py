@@ -26,21 +26,26 @@ LENGTH = 16
 HIDDEN = 32
 
 
+def tiny_bert(n_layers):
+    """A small randomly initialised BERT encoder (nothing is downloaded)."""
+    config = transformers.BertConfig(
+        vocab_size=VOCAB,
+        hidden_size=HIDDEN,
+        num_hidden_layers=n_layers,
+        num_attention_heads=2,
+        intermediate_size=2 * HIDDEN,
+        max_position_embeddings=LENGTH,
+        pad_token_id=PAD,
+    )
+    return transformers.BertModel(config, add_pooling_layer=False)
+
+
 class TinyBertClassifier(nn.Module):
     """A tiny random BERT encoder, mean pooling over non-pad tokens, a head."""
 
     def __init__(self, n_classes=2, freeze_encoder=False):
         super().__init__()
-        config = transformers.BertConfig(
-            vocab_size=VOCAB,
-            hidden_size=HIDDEN,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            intermediate_size=2 * HIDDEN,
-            max_position_embeddings=LENGTH,
-            pad_token_id=PAD,
-        )
-        self.encoder = transformers.BertModel(config, add_pooling_layer=False)
+        self.encoder = tiny_bert(n_layers=2)
         self.head = nn.Linear(HIDDEN, n_classes)
         if freeze_encoder:
             self.encoder.requires_grad_(False)
@@ -178,16 +183,7 @@ class HeadFirstClassifier(TinyBertClassifier):
     def __init__(self, n_classes=2):
         nn.Module.__init__(self)
         self.head = nn.Linear(HIDDEN, n_classes)
-        config = transformers.BertConfig(
-            vocab_size=VOCAB,
-            hidden_size=HIDDEN,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            intermediate_size=2 * HIDDEN,
-            max_position_embeddings=LENGTH,
-            pad_token_id=PAD,
-        )
-        self.encoder = transformers.BertModel(config, add_pooling_layer=False)
+        self.encoder = tiny_bert(n_layers=1)
         self.encoder.requires_grad_(False)
 
 
