@@ -40,9 +40,8 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-import sklearn
-import skorch
 import torch
+from _common import library_versions
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import make_column_selector, make_column_transformer
 from sklearn.datasets import (
@@ -64,7 +63,6 @@ from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 from torch import nn
 
-import skogad
 from skogad import GradientOutlierDetector, TabularMLP
 from skogad.noise import flip_labels
 
@@ -398,27 +396,13 @@ def header(args, shapes, skipped):
     flags = " --quick" if args.quick else ""
     if args.datasets:
         flags += " --datasets " + " ".join(args.datasets)
-    versions = {
-        "python": platform.python_version(),
-        "skogad": skogad.__version__,
-        "torch": torch.__version__,
-        "skorch": skorch.__version__,
-        "scikit-learn": sklearn.__version__,
-        "numpy": np.__version__,
-    }
-    try:
-        import cleanlab
-
-        versions["cleanlab"] = cleanlab.__version__
-    except ImportError:
-        pass
+    versions = library_versions()
     lines = [
         "# Label-noise benchmark: skogad against the alternatives",
         "",
         f"Command: `python benchmarks/bench_label_noise.py{flags}` · {date.today()} · "
         f"{platform.platform()}, {torch.get_num_threads()} torch threads, "
-        f"{os.cpu_count()} CPUs · "
-        + ", ".join(f"{k} {v}" for k, v in versions.items()),
+        f"{os.cpu_count()} CPUs · " + versions,
         "",
         "Training labels flipped (uniform: to any other class; pair: to the next "
         "class), test labels untouched (70/30 stratified split). Scores are "

@@ -83,15 +83,14 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-import sklearn
 import skorch
 import torch
 import torch.nn.functional as F
+from _common import cpu_name, library_versions
 from sklearn.metrics import roc_auc_score
 from skorch import NeuralNet
 from torch import nn
 
-import skogad
 from skogad import GradientInfluence
 
 # transformers and peft are imported later: never reach the Hugging Face hub
@@ -634,33 +633,6 @@ def run(args):
 
 
 # -------------------------------------------------------------- output
-def versions():
-    import peft
-    import transformers
-
-    return {
-        "python": platform.python_version(),
-        "skogad": skogad.__version__,
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "peft": peft.__version__,
-        "skorch": skorch.__version__,
-        "scikit-learn": sklearn.__version__,
-        "numpy": np.__version__,
-    }
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def command(argv):
     """The command line, without ``--out``: the folder changes no result."""
     shown, skip = [], False
@@ -687,7 +659,7 @@ def write_markdown(path, args, argv, info, timings, table, t_test, total):
         f"Command: `{command(argv)}` · {date.today()} · "
         f"{platform.platform()}, {cpu_name()}, "
         f"{torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs · "
-        + ", ".join(f"{k} {v}" for k, v in versions().items()),
+        + library_versions("transformers", "peft", optional=()),
         "",
         f"Model: {info['model']}; {info['n_base_params']:,} parameters, frozen. "
         f"LoRA: rank {LORA['r']}, alpha {LORA['lora_alpha']}, dropout "

