@@ -266,12 +266,12 @@ class GradientInfluence(BaseEstimator):
         indices : ndarray of shape (n_samples, k)
             Row indices into the training data.
         """
-        scores = self.influence(X, y)
-        if k is None:
-            k = scores.shape[1]
-        if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
+        integral = isinstance(k, Integral) and not isinstance(k, bool)
+        if k is not None and not (integral and k >= 1):
             raise ValueError(f"k must be None or an int >= 1, got {k!r}.")
-        return np.argsort(-scores, axis=1, kind="stable")[:, : min(k, scores.shape[1])]
+        scores = self.influence(X, y)  # the test gradients: checked k first
+        order = np.argsort(-scores, axis=1, kind="stable")
+        return order if k is None else order[:, :k]
 
     # ------------------------------------------------------------ helpers
     def _model(self):
