@@ -130,7 +130,7 @@ def ref_forward_backward(model, X, y):
 
 
 def skogad_method(params, output, projection=None, method="auto"):
-    from skogad._engine import gradient_features, select_parameters
+    from skogad._gradients.engine import gradient_features, select_parameters
 
     def run(model, X, y):
         names = select_parameters(model, params)
@@ -358,7 +358,7 @@ def projection_auroc(quick):
     from sklearn.metrics import roc_auc_score
 
     from skogad import GradientOutlierDetector
-    from skogad._engine import gradient_features, select_parameters
+    from skogad._gradients.engine import gradient_features, select_parameters
     from skogad._nets import sample_loss_fn
     from skogad.noise import flip_labels
 

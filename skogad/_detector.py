@@ -5,22 +5,24 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
+from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.frozen import FrozenEstimator
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import _safe_indexing, check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import (
-    _check_y,
-    check_is_fitted,
-    column_or_1d,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
 from torch import nn
 
-from skogad._engine import gradient_array, resolve_device, select_parameters
+from skogad._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _check_y,
+    _fit_context,
+    _safe_indexing,
+)
+from skogad._gradients.engine import gradient_array, resolve_device, select_parameters
 from skogad._nets import (
     TIMINGS,
     EpochProgress,

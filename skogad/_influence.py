@@ -3,7 +3,7 @@
 Influence functions ask how a test sample's loss would change if a training
 sample were up-weighted: ``-g_test^T H^{-1} g_train``. Outlier gradient
 analysis drops the inverse Hessian; what remains are the per-sample loss
-gradients that `skogad._engine` computes, here compared between test and
+gradients that `skogad._gradients.engine` computes, here compared between test and
 training samples. Training samples whose gradients point the way a test
 sample's gradient points lower its loss when trained on: they are the ones
 that taught the model that prediction.
@@ -14,16 +14,16 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.ensemble import IsolationForest
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 from skorch import NeuralNet
 from torch import nn
 
-from skogad._engine import gradient_array, select_parameters
+from skogad._compat import Interval, StrOptions, _fit_context
+from skogad._gradients.engine import gradient_array, select_parameters
 from skogad._nets import check_trained, is_fitted_net, sample_loss_fn
 
 SIMILARITIES = ("cosine", "dot", "outlier")

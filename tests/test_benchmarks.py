@@ -63,7 +63,7 @@ def test_demo_command_prints_its_figures():
 
 
 def test_demo_figures():
-    from skogad._demo import run_demo
+    from skogad._cli.demo import run_demo
 
     figures = run_demo(
         "breast_cancer", noise=0.2, contamination=0.2, seed=0, out=lambda *a: None

@@ -296,7 +296,7 @@ def test_progress_bars_show_in_a_terminal_only(
 
 
 def test_clean_table_same_seed_same_result(tmp_path):
-    from skogad._clean_table import clean_table
+    from skogad._cli.clean import clean_table
 
     _bad_inputs(tmp_path)
     runs = [
@@ -315,7 +315,7 @@ def test_clean_table_same_seed_same_result(tmp_path):
 
 
 def test_clean_table_regression_target(tmp_path):
-    from skogad._clean_table import clean_table
+    from skogad._cli.clean import clean_table
 
     rng = np.random.RandomState(0)
     frame = pd.DataFrame({"a": rng.randn(200), "kind": rng.choice(["u", "v"], 200)})
@@ -334,7 +334,7 @@ def test_clean_table_regression_target(tmp_path):
 
 
 def test_a_failed_write_leaves_the_file_as_it_was(tmp_path):
-    from skogad._clean_table import _write_whole
+    from skogad._cli.clean import _write_whole
 
     target = tmp_path / "data.csv"
     target.write_text("original\n")

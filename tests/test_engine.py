@@ -8,7 +8,7 @@ from skorch import NeuralNetClassifier, NeuralNetRegressor
 from torch import nn
 
 from skogad import GradientOutlierDetector, TabularMLP
-from skogad._engine import (
+from skogad._gradients.engine import (
     iter_per_sample_gradients,
     per_sample_gradients,
     select_parameters,

@@ -10,10 +10,10 @@ import pytest
 import torch
 from torch import nn
 
-import skogad._engine as engine
+import skogad._gradients.engine as engine
 from skogad import TabularMLP
-from skogad._engine import gradient_features, select_parameters
-from skogad._factors import FactorsUnsupported, LinearPlan
+from skogad._gradients.engine import gradient_features, select_parameters
+from skogad._gradients.factors import FactorsUnsupported, LinearPlan
 from tests.test_engine import loop_gradients
 
 
@@ -221,7 +221,7 @@ MEMORY_SCRIPT = textwrap.dedent(
     import json, resource, sys
     import torch
     from torch import nn
-    from skogad._engine import gradient_features, select_parameters
+    from skogad._gradients.engine import gradient_features, select_parameters
 
     torch.manual_seed(0)
     n, d, h = int(sys.argv[1]), 50, int(sys.argv[2])

@@ -6,8 +6,12 @@ import torch
 from torch import nn
 
 from skogad import TabularMLP
-from skogad._engine import gradient_features, select_parameters
-from skogad._projection import CountSketch, KroneckerProjection, split_dimensions
+from skogad._gradients.engine import gradient_features, select_parameters
+from skogad._gradients.projection import (
+    CountSketch,
+    KroneckerProjection,
+    split_dimensions,
+)
 
 
 def _setup(n=300, seed=0):

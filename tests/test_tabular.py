@@ -5,7 +5,7 @@ import csv
 import numpy as np
 import pytest
 
-from skogad._tabular import InputError, make_encoder, read_table, write_table
+from skogad._cli.tables import InputError, make_encoder, read_table, write_table
 
 pd = pytest.importorskip("pandas")
 

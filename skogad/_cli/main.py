@@ -37,7 +37,7 @@ def _folds(text):
 
 
 def _parser():
-    from skogad._demo import DATASETS
+    from skogad._cli.demo import DATASETS
 
     parser = argparse.ArgumentParser(
         prog="skogad",
@@ -196,7 +196,7 @@ is never modified unless --out names it and --overwrite-input is given.""",
 def _make_example(args):
     from pathlib import Path
 
-    from skogad._tabular import InputError, table_format, write_table
+    from skogad._cli.tables import InputError, table_format, write_table
     from skogad.datasets import make_churn_table
 
     path = Path(args.path)
@@ -221,7 +221,7 @@ def main(argv=None):
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "demo":
-        from skogad._demo import run_demo
+        from skogad._cli.demo import run_demo
 
         if not 0 < args.noise < 1:
             parser.error("--noise must be between 0 and 1")
@@ -230,13 +230,13 @@ def main(argv=None):
         run_demo(args.dataset, args.noise, args.contamination, args.seed)
         return 0
 
-    from skogad._tabular import InputError
+    from skogad._cli.tables import InputError
 
     try:
         if args.command == "make-example":
             _make_example(args)
             return 0
-        from skogad._clean_table import clean_table
+        from skogad._cli.clean import clean_table
 
         clean_table(
             args.data,

@@ -10,7 +10,6 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skogad._detector import GradientOutlierDetector
 from skogad.noise import flip_labels
 
 DATASETS = {
@@ -25,6 +24,10 @@ def run_demo(dataset="digits", noise=0.2, contamination=0.2, seed=0, out=print):
 
     Returns a dict of the figures it prints.
     """
+    # Imported here, not at the top: the command line builds its parser from
+    # DATASETS, and ``skogad --help`` should not wait for torch to load.
+    from skogad._detector import GradientOutlierDetector
+
     X, y = DATASETS[dataset](return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.3, stratify=y, random_state=seed

@@ -12,7 +12,7 @@ module's parameters, and reduces it chunk by chunk to what the caller needs:
 
 Two methods give the same numbers. Where every selected parameter belongs to
 an ``nn.Linear`` layer, the gradients are outer products whose factors come
-from one batched forward and backward pass (`skogad._factors`); norms and
+from one batched forward and backward pass (`skogad._gradients.factors`); norms and
 projections then never form the outer products. Everything else goes through
 ``torch.func`` (``functional_call`` + ``vmap(grad)``). The module is always
 evaluated in eval mode; its own mode is restored afterwards. Chunks are sized
@@ -30,8 +30,12 @@ from torch import nn
 from torch.func import functional_call, grad, vmap
 from tqdm.auto import tqdm
 
-from skogad._factors import FactorsUnsupported, LinearPlan, linear_factors
-from skogad._projection import CountSketch, KroneckerProjection, split_dimensions
+from skogad._gradients.factors import FactorsUnsupported, LinearPlan, linear_factors
+from skogad._gradients.projection import (
+    CountSketch,
+    KroneckerProjection,
+    split_dimensions,
+)
 
 __all__ = [
     "OUTPUTS",
@@ -413,7 +417,7 @@ def gradient_features(
         without forming the gradient matrix.
     projection : int, default=None
         With ``output="matrix"``, project the gradients to at most this many
-        dimensions, chunk by chunk (see `skogad._projection`).
+        dimensions, chunk by chunk (see `skogad._gradients.projection`).
     seed : int, default=0
         Seed of the projection.
     batch_size : int or "auto", default="auto"

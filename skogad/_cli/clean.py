@@ -14,10 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skogad._detector import GradientOutlierDetector
-from skogad._nets import LinearModel
-from skogad._optional import require
-from skogad._tabular import (
+from skogad._cli.tables import (
     InputError,
     input_format,
     make_encoder,
@@ -25,6 +22,9 @@ from skogad._tabular import (
     table_format,
     write_table,
 )
+from skogad._detector import GradientOutlierDetector
+from skogad._nets import LinearModel
+from skogad._optional import require
 
 MIN_ROWS = 20
 REPORT_FORMATS = {

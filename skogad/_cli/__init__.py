@@ -1,0 +1,11 @@
+"""The ``skogad`` command line, a thin layer over the estimators.
+
+- `skogad._cli.main`: arguments and exit codes;
+- `skogad._cli.clean`: the ``clean`` job (table in, kept rows and report out);
+- `skogad._cli.tables`: reading, encoding and writing tables;
+- `skogad._cli.demo`: the ``demo`` command.
+"""
+
+from skogad._cli.main import main
+
+__all__ = ["main"]
