@@ -115,6 +115,7 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
         Returns
         -------
         self : CleanTrainingSet
+            The fitted meta-estimator.
         """
         if y is None:
             raise ValueError(
@@ -161,31 +162,91 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
 
     @available_if(_estimator_has("predict"))
     def predict(self, X):
-        """Predict with the estimator fitted on the clean rows."""
+        """Predict with the estimator fitted on the clean rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            The estimator's predictions.
+        """
         check_is_fitted(self)
         return self.estimator_.predict(self._check(X))
 
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X):
-        """Class probabilities from the estimator fitted on the clean rows."""
+        """Predict class probabilities with the estimator fitted on the clean rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            The estimator's class probabilities, columns in ``classes_`` order.
+        """
         check_is_fitted(self)
         return self.estimator_.predict_proba(self._check(X))
 
     @available_if(_estimator_has("predict_log_proba"))
     def predict_log_proba(self, X):
-        """Log class probabilities from the estimator fitted on the clean rows."""
+        """Predict log class probabilities with the estimator on the clean rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            The estimator's log class probabilities.
+        """
         check_is_fitted(self)
         return self.estimator_.predict_log_proba(self._check(X))
 
     @available_if(_estimator_has("decision_function"))
     def decision_function(self, X):
-        """Decision function of the estimator fitted on the clean rows."""
+        """Compute the decision function of the estimator fitted on the clean rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        decision : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The estimator's decision function.
+        """
         check_is_fitted(self)
         return self.estimator_.decision_function(self._check(X))
 
     @available_if(_estimator_has("score"))
     def score(self, X, y, sample_weight=None):
-        """The fitted estimator's ``score`` on ``(X, y)``."""
+        """Return the fitted estimator's ``score`` on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+        y : array-like of shape (n_samples,)
+            Their true labels or targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights, passed on when given.
+
+        Returns
+        -------
+        score : float
+            Accuracy for a classifier, R^2 for a regressor (the estimator's
+            own ``score``).
+        """
         check_is_fitted(self)
         kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
         return self.estimator_.score(self._check(X), y, **kwargs)

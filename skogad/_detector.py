@@ -9,9 +9,8 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.frozen import FrozenEstimator
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
-from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
+from skorch import NeuralNet
 from torch import nn
 
 from skogad._compat import (
@@ -23,19 +22,10 @@ from skogad._compat import (
     _safe_indexing,
 )
 from skogad._gradients.engine import gradient_array, resolve_device, select_parameters
-from skogad._nets import (
-    TIMINGS,
-    EpochProgress,
-    Member,
-    build_net,
-    check_trained,
-    is_fitted_net,
-    sample_loss_fn,
-    train_members,
-    with_callback,
-)
+from skogad._nets import TIMINGS, fit_members, predictions, resolve_net, sample_loss_fn
 from skogad._report import outlier_report
-from skogad._scorers import NAMED_SCORERS, ScorerAdapter, make_scorer
+from skogad._scorers import NAMED_SCORERS, fit_scorers, mean_scores
+from skogad._targets import encode_labels, encode_target, fit_classes, is_classification
 
 
 class GradientOutlierDetector(OutlierMixin, BaseEstimator):
@@ -278,11 +268,51 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         Returns
         -------
         self : GradientOutlierDetector
+            The fitted detector.
         """
-        self._fit(X, y)
+        X, y = self._validate_fit_data(X, y)
+        self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        net, fitted = resolve_net(self.net)
+        self._classifier = is_classification(net, y)
+        if self._classifier:
+            self.classes_ = fit_classes(y, net if fitted else None)
+        target = encode_target(y, self.classes_ if self._classifier else None)
+        self.scaler_ = StandardScaler().fit(X) if net is None else None
+        Xt = self._transform(X)
+
+        # 1. Train the network(s): when the gradients are taken is `timing`.
+        self._members = fit_members(
+            self.net,
+            Xt,
+            target,
+            classifier=self._classifier,
+            n_outputs=len(self.classes_) if self._classifier else target.shape[1],
+            timing=self.timing,
+            device=resolve_device(self.device),
+            cv=self.cv,
+            validation_fraction=self.validation_fraction,
+            patience=self.patience,
+            seed=self._seed,
+            verbose=self.verbose,
+        )
+        self.nets_ = list({id(m.net): m.net for m in self._members}.values())
+        self.param_names_ = select_parameters(self._members[0].module, self.params)
+
+        # 2. Per-sample gradients, and an outlier detector fitted on them.
+        def gradients(member, rows, needs):
+            return self._gradients(member, Xt[rows], target[rows], needs)
+
+        self._adapters, self.train_scores_ = fit_scorers(
+            self.scorer, self._members, gradients, len(Xt), self._seed
+        )
+        self.scorers_ = [a.estimator for a in self._adapters]
+
+        # 3. The threshold: the contamination quantile of the training scores.
+        self.offset_ = self._offset(Xt, target)
+        self.contamination_ = float(np.mean(self.train_scores_ < self.offset_))
         return self
 
-    def _fit(self, X, y):
+    def _validate_fit_data(self, X, y):
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y "
@@ -296,70 +326,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
                 "net whose module takes them."
             )
         X, y = validate_data(self, X, y, dtype=self._dtype(), y_numeric=False)
-        X = self._inputs(X)
-        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        frozen = isinstance(self.net, FrozenEstimator)
-        net = self.net.estimator if frozen else self.net
-        fitted = frozen or is_fitted_net(net)
-        self._classifier = self._is_classification(net, y)
-        device = resolve_device(self.device)
-
-        if self._classifier:
-            target, n_outputs = self._encode_fit_labels(net, y, fitted)
-        else:
-            target = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
-            n_outputs = target.shape[1]
-
-        self.scaler_ = StandardScaler().fit(X) if net is None else None
-        Xt = self._transform(X)
-        if fitted:
-            check_trained(net)
-            members = [Member(net, np.ones(len(X), dtype=bool))]
-        else:
-            skorch_net = build_net(
-                net,
-                classifier=self._classifier,
-                n_features=X.shape[1],
-                n_outputs=n_outputs,
-                n_samples=len(X),
-                device=device,
-            )
-            if self.verbose:
-                with_callback(skorch_net, "skogad_progress", EpochProgress())
-            if self.verbose >= 2 and net is None:
-                skorch_net.set_params(verbose=1)
-            members = train_members(
-                skorch_net,
-                Xt,
-                target,
-                timing=self.timing,
-                classifier=self._classifier,
-                cv=self.cv,
-                validation_fraction=self.validation_fraction,
-                patience=self.patience,
-                seed=seed,
-            )
-        self._members = members
-        self.nets_ = list({id(m.net): m.net for m in members}.values())
-        self.param_names_ = select_parameters(members[0].module, self.params)
-
-        self._seed = seed
-        total = np.zeros(len(X))
-        count = np.zeros(len(X))
-        adapters = []
-        for member in members:
-            rows = member.rows
-            adapter = ScorerAdapter(make_scorer(self.scorer, seed))
-            G = self._gradients(member, Xt[rows], target[rows], adapter.needs)
-            adapter.fit(G)
-            total[rows] += adapter.score_samples(G)
-            count[rows] += 1
-            adapters.append(adapter)
-        self._adapters = adapters
-        self.scorers_ = [a.estimator for a in adapters]
-        self.train_scores_ = total / count
-        self.offset_ = self._offset(adapters, Xt, target)
-        self.contamination_ = float(np.mean(self.train_scores_ < self.offset_))
+        return self._inputs(X), y
 
     # ------------------------------------------------------------- scoring
     def score_samples(self, X, y=None):
@@ -376,12 +343,13 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         Returns
         -------
         scores : ndarray of shape (n_samples,)
+            The lower, the more abnormal.
         """
         Xt = self._check_X(X)
         return self._score_samples(Xt, self._score_target(Xt, y))
 
     def decision_function(self, X, y=None):
-        """``score_samples - offset_``: negative for outliers.
+        """Return ``score_samples - offset_``: negative for outliers.
 
         Parameters
         ----------
@@ -393,11 +361,12 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         Returns
         -------
         decision : ndarray of shape (n_samples,)
+            Negative for the rows `predict` flags.
         """
         return self.score_samples(X, y) - self.offset_
 
     def predict(self, X, y=None):
-        """``-1`` for outliers, ``+1`` for inliers.
+        """Flag outliers: ``-1`` for outliers, ``+1`` for inliers.
 
         Parameters
         ----------
@@ -409,6 +378,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            ``-1`` for the flagged rows, ``+1`` for the others.
         """
         return np.where(self.decision_function(X, y) < 0, -1, 1)
 
@@ -428,6 +398,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            ``-1`` for the flagged training rows, ``+1`` for the others.
         """
         self.fit(X, y)
         return np.where(self.train_scores_ < self.offset_, -1, 1)
@@ -447,7 +418,8 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
 
         Returns
         -------
-        X_resampled, y_resampled : the kept rows of X and y, in order.
+        X_resampled, y_resampled : array-like
+            The kept rows of X and y, in order.
         """
         keep = np.flatnonzero(self.fit_predict(X, y) == 1)
         self.sample_indices_ = keep
@@ -470,6 +442,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         Returns
         -------
         score : float
+            The mean score.
         """
         return float(np.mean(self.score_samples(X, y)))
 
@@ -582,6 +555,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         Returns
         -------
         gradients : ndarray of shape (n_samples, n_gradient_features)
+            One row of gradient features per sample.
         """
         Xt = self._check_X(X)
         target = self._score_target(Xt, y)
@@ -612,99 +586,19 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         return X.astype(np.int64)
 
     def _score_samples(self, Xt, target):
-        scores = np.zeros(len(Xt))
-        for member, adapter in zip(self._members, self._adapters, strict=True):
-            G = self._gradients(member, Xt, target, adapter.needs)
-            scores += adapter.score_samples(G)
-        return scores / len(self._members)
+        def gradients(member, needs):
+            return self._gradients(member, Xt, target, needs)
+
+        return mean_scores(self._members, self._adapters, gradients)
 
     def _predictions(self, Xt, training, check=True):
-        """Class probabilities (or predictions) averaged over the nets.
-
-        With ``training``, each row only over the nets that scored it at fit.
-        """
-        nets, rows_of = {}, {}
-        for member in self._members:
-            key = id(member.net)
-            nets[key] = member.net
-            rows = member.rows if training else np.ones(len(Xt), dtype=bool)
-            rows_of[key] = rows_of.get(key, False) | rows
-        outputs = [
-            (rows_of[key], self._predict(net, Xt[rows_of[key]], check))
-            for key, net in nets.items()
-        ]
-        total = np.zeros((len(Xt), outputs[0][1].shape[1]))
-        count = np.zeros(len(Xt))
-        for rows, out in outputs:
-            total[rows] += out
-            count[rows] += 1
-        return total / count[:, None]
-
-    def _predict(self, net, Xt, check=True):
-        # skorch's data loader draws a seed from torch's global generator
-        with torch.random.fork_rng(devices=[]):
-            if not self._classifier:
-                out = np.asarray(net.predict(Xt), dtype=np.float64)
-                return out.reshape(len(out), -1)
-            proba = np.asarray(net.predict_proba(Xt), dtype=np.float64)
-        if check and (
-            proba.min() < 0 or not np.allclose(proba.sum(axis=1), 1, atol=1e-3)
-        ):
-            raise ValueError(
-                "The net's predict_proba does not return probabilities (rows must "
-                "sum to 1): give it predict_nonlinearity='auto' or a function "
-                "mapping its outputs to them."
-            )
-        return proba
-
-    @staticmethod
-    def _is_classification(net, y):
-        if isinstance(net, NeuralNetRegressor):
-            return False
-        if isinstance(net, NeuralNetClassifier):
-            return True
-        kind = type_of_target(y, input_name="y", raise_unknown=True)
-        if kind in ("binary", "multiclass"):
-            return True
-        if kind == "continuous":
-            return False
-        raise ValueError(
-            f"y must be class labels or one continuous target per sample; got "
-            f"{kind} targets."
+        return predictions(
+            self._members,
+            Xt,
+            classifier=self._classifier,
+            training=training,
+            check=check,
         )
-
-    def _encode_fit_labels(self, net, y, fitted):
-        if fitted:
-            try:
-                self.classes_ = np.asarray(net.classes_)
-            except AttributeError as exc:
-                raise ValueError(
-                    "The fitted net does not know its classes (it was initialized "
-                    "but not fitted on labels): create it with classes=[...]."
-                ) from exc
-            return self._encode(y), len(self.classes_)
-        self.classes_, encoded = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"y has only one class ({self.classes_[0]!r}); at least two "
-                "classes are needed to train a classifier."
-            )
-        return encoded.astype(np.int64), len(self.classes_)
-
-    def _encode(self, y):
-        # A dict, not searchsorted: labels of mixed types (a string at score
-        # time for a net trained on ints) must fail clearly, not with TypeError.
-        lookup = {c: i for i, c in enumerate(self.classes_.tolist())}
-        labels = np.asarray(y).tolist()
-        codes = np.array([lookup.get(v, -1) for v in labels], dtype=np.int64)
-        if np.any(codes < 0):
-            unseen = sorted({repr(v) for v, c in zip(labels, codes) if c < 0})
-            raise ValueError(
-                f"y has labels the network was not trained on: "
-                f"[{', '.join(unseen[:10])}]; known classes: "
-                f"{self.classes_.tolist()}."
-            )
-        return codes
 
     def _transform(self, X):
         X = X if self.scaler_ is None else self.scaler_.transform(X)
@@ -718,7 +612,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
                     "Scoring a regressor needs y: the gradient of the net's "
                     "own prediction is zero."
                 )
-            proba = np.mean([net.predict_proba(Xt) for net in self.nets_], axis=0)
+            proba = self._predictions(Xt, training=False, check=False)
             return proba.argmax(axis=1).astype(np.int64)
         y = _check_y(column_or_1d(y), y_numeric=False, estimator=self)
         if len(y) != len(Xt):
@@ -726,7 +620,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
                 f"X and y have different numbers of samples: {len(Xt)} and {len(y)}."
             )
         if self._classifier:
-            return self._encode(y)
+            return encode_labels(y, self.classes_)
         return np.asarray(y, dtype=np.float32).reshape(len(y), -1)
 
     def _gradients(self, member, Xt, target, output, param_names=None):
@@ -744,7 +638,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
             verbose=self.verbose,
         )
 
-    def _offset(self, adapters, Xt, target):
+    def _offset(self, Xt, target):
         if self.contamination != "auto":
             return float(np.percentile(self.train_scores_, 100 * self.contamination))
         if self._classifier:
@@ -753,11 +647,11 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
             predicted = self._predictions(Xt, training=True, check=False).argmax(1)
             rate = min(float(np.mean(predicted != target)), 0.5)
             return float(np.percentile(self.train_scores_, 100 * rate))
-        offsets = [a.own_offset for a in adapters]
+        offsets = [a.own_offset for a in self._adapters]
         if any(o is None for o in offsets):
             raise ValueError(
                 f"contamination='auto' needs a scorer with its own threshold for "
-                f"regression; {type(adapters[0].estimator).__name__} has none: set "
+                f"regression; {type(self.scorers_[0]).__name__} has none: set "
                 "contamination to a float."
             )
         return float(np.mean(offsets))

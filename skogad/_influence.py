@@ -24,7 +24,7 @@ from torch import nn
 
 from skogad._compat import Interval, StrOptions, _fit_context
 from skogad._gradients.engine import gradient_array, select_parameters
-from skogad._nets import check_trained, is_fitted_net, sample_loss_fn
+from skogad._nets import check_trained, resolve_net, sample_loss_fn
 
 SIMILARITIES = ("cosine", "dot", "outlier")
 
@@ -174,6 +174,7 @@ class GradientInfluence(BaseEstimator):
         Returns
         -------
         self : GradientInfluence
+            The fitted estimator.
         """
         if (groups is None) != (self.similarity != "outlier"):
             raise ValueError(
@@ -220,6 +221,7 @@ class GradientInfluence(BaseEstimator):
         Returns
         -------
         gradients : ndarray of shape (n_samples, n_gradient_features)
+            One row of gradient features per sample.
         """
         check_is_fitted(self)
         return self._gradients(*_samples(X, y))
@@ -275,9 +277,9 @@ class GradientInfluence(BaseEstimator):
 
     # ------------------------------------------------------------ helpers
     def _model(self):
-        net = self.net.estimator if isinstance(self.net, FrozenEstimator) else self.net
+        net, fitted = resolve_net(self.net)
         if isinstance(net, NeuralNet):
-            if not is_fitted_net(net):
+            if not fitted:
                 raise ValueError(
                     "GradientInfluence needs a trained model: fit the skorch net "
                     "first (or initialize it with trained weights)."

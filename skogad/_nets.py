@@ -1,8 +1,9 @@
 """The skorch side: the default network, wrapping what the user gives, training.
 
-`GradientOutlierDetector` asks this module for *members*: trained networks,
-each with the training rows it may score. Which members exist depends on
-*when* the gradients are taken (the ``timing`` parameter):
+`GradientOutlierDetector` asks this module for *members* (`fit_members`):
+trained networks, each with the training rows it may score. A fitted net (or
+one in a ``FrozenEstimator``) is the one member, used as it is. Otherwise the
+members depend on *when* the gradients are taken (the ``timing`` parameter):
 
 - ``"final"``: one net, trained for all its epochs;
 - ``"early_stopping"``: one net, stopped where the loss on a held-out split
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from sklearn.base import clone
+from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import KFold, StratifiedKFold
 from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import Callback, EarlyStopping
@@ -58,6 +60,18 @@ class TabularMLP(nn.Module):
         self.layers = nn.Sequential(*layers)
 
     def forward(self, X):
+        """Return the outputs (logits or values) for a batch of features.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n_samples, n_features)
+            A batch of features.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples, n_outputs)
+            The network's outputs.
+        """
         return self.layers(X)
 
 
@@ -99,6 +113,18 @@ class Member:
 def is_fitted_net(net) -> bool:
     """Whether a skorch net is initialized, i.e. used as is (skorch's notion)."""
     return bool(getattr(net, "initialized_", False))
+
+
+def resolve_net(net):
+    """The net a user gave, unwrapped, and whether it is used as is.
+
+    A ``FrozenEstimator`` is unwrapped and always used as is; a skorch net is
+    used as is when it is initialized (`is_fitted_net`). Anything else (None,
+    a torch module, an unfitted skorch net) is a template to train.
+    """
+    frozen = isinstance(net, FrozenEstimator)
+    inner = net.estimator if frozen else net
+    return inner, frozen or is_fitted_net(inner)
 
 
 def _module_kwargs(module_cls, n_features, n_outputs):
@@ -267,6 +293,98 @@ def _fit(net, X, y, *, early_stopping, classifier, validation_fraction, patience
         net.fit(X, y)
     check_trained(net)
     return net
+
+
+def fit_members(
+    net,
+    X,
+    y,
+    *,
+    classifier,
+    n_outputs,
+    timing,
+    device,
+    cv,
+    validation_fraction,
+    patience,
+    seed,
+    verbose=0,
+):
+    """The members whose gradients are scored, for the ``net`` a user gave.
+
+    A fitted net (see `resolve_net`) is checked and used as is, scoring every
+    row. Otherwise a skorch net is built (`build_net`) and trained on
+    ``(X, y)`` as ``timing`` asks (`train_members`), with a progress bar over
+    epochs when ``verbose``.
+    """
+    inner, fitted = resolve_net(net)
+    if fitted:
+        check_trained(inner)
+        return [Member(inner, np.ones(len(X), dtype=bool))]
+    template = build_net(
+        inner,
+        classifier=classifier,
+        n_features=X.shape[1],
+        n_outputs=n_outputs,
+        n_samples=len(X),
+        device=device,
+    )
+    if verbose:
+        with_callback(template, "skogad_progress", EpochProgress())
+    if verbose >= 2 and inner is None:
+        template.set_params(verbose=1)  # the default net's epoch table
+    return train_members(
+        template,
+        X,
+        y,
+        timing=timing,
+        classifier=classifier,
+        cv=cv,
+        validation_fraction=validation_fraction,
+        patience=patience,
+        seed=seed,
+    )
+
+
+def predictions(members, X, *, classifier, training, check=True):
+    """Class probabilities (or predicted targets) averaged over the members' nets.
+
+    With ``training``, ``X`` holds the rows the members were fitted on, and
+    each row is averaged only over the nets that scored it at fit time (for
+    out-of-fold members, the net that did not see it). ``check`` refuses a
+    ``predict_proba`` whose rows are not probabilities.
+    """
+    nets, rows_of = {}, {}
+    for member in members:
+        key = id(member.net)
+        nets[key] = member.net
+        rows = member.rows if training else np.ones(len(X), dtype=bool)
+        rows_of[key] = rows_of.get(key, False) | rows
+    total, count = None, np.zeros(len(X))
+    for key, net in nets.items():
+        rows = rows_of[key]
+        out = _predict(net, X[rows], classifier=classifier, check=check)
+        if total is None:
+            total = np.zeros((len(X), out.shape[1]))
+        total[rows] += out
+        count[rows] += 1
+    return total / count[:, None]
+
+
+def _predict(net, X, *, classifier, check):
+    # skorch's data loader draws a seed from torch's global generator
+    with torch.random.fork_rng(devices=[]):
+        if not classifier:
+            out = np.asarray(net.predict(X), dtype=np.float64)
+            return out.reshape(len(out), -1)
+        proba = np.asarray(net.predict_proba(X), dtype=np.float64)
+    if check and (proba.min() < 0 or not np.allclose(proba.sum(axis=1), 1, atol=1e-3)):
+        raise ValueError(
+            "The net's predict_proba does not return probabilities (rows must "
+            "sum to 1): give it predict_nonlinearity='auto' or a function "
+            "mapping its outputs to them."
+        )
+    return proba
 
 
 def train_members(

@@ -124,3 +124,53 @@ class ScorerAdapter:
         offset = getattr(self.estimator, "offset_", None)
         # OneClassSVM's offset_ is an array of one value
         return None if offset is None else float(np.asarray(offset).item())
+
+
+def fit_scorers(scorer, members, gradients, n_samples, seed):
+    """Fit one scorer per member on the gradients of the rows it scores.
+
+    Parameters
+    ----------
+    scorer : str or estimator
+        The ``scorer`` parameter (see `make_scorer`).
+    members : list of Member
+        Trained networks with the training rows each one scores.
+    gradients : callable
+        ``gradients(member, rows, needs)``: the gradient features of the
+        training ``rows`` (a boolean mask) under ``member``, as
+        `ScorerAdapter.needs` says.
+    n_samples : int
+        Number of training rows.
+    seed : int
+        Seed of the scorers that take one.
+
+    Returns
+    -------
+    adapters : list of ScorerAdapter
+        The fitted scorers, one per member.
+    train_scores : ndarray of shape (n_samples,)
+        Each training row's score, averaged over the members that scored it.
+    """
+    total, count = np.zeros(n_samples), np.zeros(n_samples)
+    adapters = []
+    for member in members:
+        adapter = ScorerAdapter(make_scorer(scorer, seed))
+        G = gradients(member, member.rows, adapter.needs)
+        adapter.fit(G)
+        total[member.rows] += adapter.score_samples(G)
+        count[member.rows] += 1
+        adapters.append(adapter)
+    return adapters, total / count
+
+
+def mean_scores(members, adapters, gradients):
+    """Scores of new rows, averaged over every member's fitted scorer.
+
+    ``gradients(member, needs)`` gives the rows' gradient features under
+    ``member``.
+    """
+    scores = [
+        adapter.score_samples(gradients(member, adapter.needs))
+        for member, adapter in zip(members, adapters, strict=True)
+    ]
+    return np.mean(scores, axis=0)

@@ -68,6 +68,7 @@ def plot_scores(scores, threshold, *, ax=None, bins=50):
     Returns
     -------
     ax : matplotlib Axes
+        The axes drawn on.
     """
     ax = _axes(ax)
     scores = np.asarray(scores, dtype=float)
@@ -112,6 +113,7 @@ def plot_gradient_pca(
     Returns
     -------
     ax : matplotlib Axes
+        The axes drawn on.
     """
     G = np.asarray(gradients, dtype=float)
     flagged = np.asarray(flagged, dtype=bool)
@@ -193,6 +195,7 @@ def plot_trim_curve(scores, truth, *, threshold=None, ax=None, max_fraction=0.5)
     Returns
     -------
     ax : matplotlib Axes
+        The axes drawn on.
     """
     fraction, precision, recall = trim_curve(scores, truth)
     ax = _axes(ax)
