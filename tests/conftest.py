@@ -5,15 +5,32 @@ import pytest
 import torch
 from sklearn.datasets import make_classification, make_regression
 
+from skogad import GradientOutlierDetector
+from tests._helpers import FAST
+
 torch.set_num_threads(1)
 
 
-@pytest.fixture
-def clf_data():
+@pytest.fixture(scope="session")
+def clf_data_shared():
+    """`clf_data` made once, for module-scoped fixtures: never modify it."""
     X, y = make_classification(
         300, 8, n_informative=5, n_classes=3, n_clusters_per_class=1, random_state=0
     )
     return X.astype(np.float32), y
+
+
+@pytest.fixture
+def clf_data(clf_data_shared):
+    X, y = clf_data_shared
+    return X.copy(), y.copy()
+
+
+@pytest.fixture(scope="session")
+def fast_detector(clf_data_shared):
+    """`GradientOutlierDetector(**FAST)` fitted on `clf_data`, made once: the
+    tests that take it only score with it, never fit or set_params."""
+    return GradientOutlierDetector(**FAST).fit(*clf_data_shared)
 
 
 @pytest.fixture

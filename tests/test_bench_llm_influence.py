@@ -2,22 +2,26 @@
 
 Runs the script once in a subprocess (a tiny random Llama with LoRA, no model
 file) and checks what it writes: the headings and table headers, every cell a
-number in range, the engine's gradients matching a backward loop, the
+number where one is due, the engine's gradients matching a backward loop, the
 fine-tuning lowering the loss, the gradient methods finding each test
-prompt's task far better than random, and that nothing was written to
-benchmarks/results/.
+prompt's task far better than random, and (in `run_quick`) that nothing was
+written to benchmarks/results/.
 """
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "benchmarks" / "bench_llm_influence.py"
-RESULTS = ROOT / "benchmarks" / "results"
+from tests._helpers import (
+    BENCHMARKS,
+    number,
+    run_quick,
+    table_columns,
+    table_rows,
+)
+
+pytestmark = pytest.mark.slow
+
 HEADER = "| method | AUC | recall | gradients (s) | influence (s) |"
 DOT = "gradient dot product (TracIn-like, DataInf's identity)"
 COSINE = "gradient cosine (same training gradients)"
@@ -41,30 +45,14 @@ TASKS = [
 ]
 
 
-def llm_files():
-    return {p.name: p.stat().st_mtime_ns for p in RESULTS.glob("llm_influence*")}
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    return tmp_path_factory.mktemp("llm_influence")
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("llm_influence")
-    before = llm_files()
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    return result, out, before, llm_files()
-
-
-@pytest.fixture(scope="module")
-def report(run):
-    result, out, _, _ = run
-    assert result.returncode == 0, result.stderr
-    path = out / "llm_influence_quick.md"
-    assert path.exists()
-    return path.read_text()
+def report(out):
+    return run_quick("bench_llm_influence.py", out)
 
 
 def mean_std(cell):
@@ -74,40 +62,15 @@ def mean_std(cell):
 
 def results_table(report):
     """Method -> (AUC mean, AUC std, recall mean, recall std, grad s, inf s)."""
-    lines = report.splitlines()
-    start = lines.index(HEADER) + 2
-    rows = {}
-    for line in lines[start:]:
-        if not line.startswith("| "):
-            break
-        method, auc, recall, grad_s, inf_s = (
-            c.strip() for c in line.strip("|").split("|")
-        )
-        rows[method] = (
-            *mean_std(auc),
-            *mean_std(recall),
-            None if grad_s == "—" else float(grad_s),
-            float(inf_s),
-        )
-    return rows
+    return {
+        method: (*mean_std(auc), *mean_std(recall), number(grad_s), number(inf_s))
+        for method, auc, recall, grad_s, inf_s in table_rows(report, HEADER)
+    }
 
 
-def task_table(report):
-    lines = report.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("| task |"))
-    columns = [c.strip() for c in lines[start].strip("|").split("|")][1:]
-    rows = {}
-    for line in lines[start + 2 :]:
-        if not line.startswith("| "):
-            break
-        task, *cells = (c.strip() for c in line.strip("|").split("|"))
-        rows[task] = dict(zip(columns, map(float, cells), strict=True))
-    return columns, rows
-
-
-def test_exit_code(run):
-    result, *_ = run
-    assert result.returncode == 0, result.stderr
+def test_writes_its_quick_file_only(report, out):
+    assert [p.name for p in out.iterdir()] == ["llm_influence_quick.md"]
+    assert not (BENCHMARKS / "results" / "llm_influence_quick.md").exists()
 
 
 def test_headings(report):
@@ -130,9 +93,10 @@ def test_results_numbers(report):
     rows = results_table(report)
     assert list(rows) == METHODS
     for method, (auc, auc_std, recall, recall_std, grad_s, inf_s) in rows.items():
-        assert 0 <= auc <= 1 and 0 <= recall <= 1, method
-        assert 0 <= auc_std <= 0.5 and 0 <= recall_std <= 0.5, method
-        assert inf_s >= 0, method
+        # the scores differ from one test sample to the next
+        assert auc_std > 0 and recall_std > 0, method
+        # the gradient methods take the test samples' gradients: time
+        assert inf_s > 0 or method in (HIDDEN, OWN_LOSS, RANDOM), method
         fitted = method in (DOT, OUTLIER, PROJECTED)
         assert (grad_s is not None) == fitted, method
         if fitted:
@@ -159,11 +123,15 @@ def test_gradient_methods_find_the_task(report):
 
 
 def test_per_task_table(report):
-    columns, rows = task_table(report)
+    columns = table_columns(report, "| task |")[1:]
+    rows = {task: cells for task, *cells in table_rows(report, "| task |")}
     assert len(columns) == len(METHODS)
     assert list(rows) == TASKS
     for task, cells in rows.items():
-        assert all(0 <= v <= 1 for v in cells.values()), task
+        auc = dict(zip(columns, map(float, cells), strict=True))
+        # the gradients tell most tasks apart from the others; random does not
+        assert auc["cosine"] > auc["random"], task
+        assert abs(auc["random"] - 0.5) < 0.2, task
 
 
 def test_gradient_check_and_training(report):
@@ -178,9 +146,3 @@ def test_gradient_check_and_training(report):
     train_before, train_after, test_before, test_after = map(float, loss.groups())
     assert train_after < 0.8 * train_before
     assert test_after < 0.8 * test_before
-
-
-def test_results_folder_untouched(run):
-    *_, before, after = run
-    assert after == before
-    assert not (RESULTS / "llm_influence_quick.md").exists()

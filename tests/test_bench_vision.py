@@ -2,19 +2,17 @@
 
 Runs the script once in a subprocess on scikit-learn's digits and checks what
 it writes: the Markdown headings and table headers, every table cell a number
-in range, skogad's default finding the flipped labels far better than chance,
-the PNG, and that nothing was written to benchmarks/results/.
+where one is due, skogad's default finding the flipped labels far better than
+chance, the PNG, and (in `run_quick`) that nothing was written to
+benchmarks/results/.
 """
-
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "benchmarks" / "bench_vision.py"
-RESULTS = ROOT / "benchmarks" / "results"
+from tests._helpers import BENCHMARKS, number, run_quick, table_rows
+
+pytestmark = pytest.mark.slow
+
 DETECTION = (
     "| data | noise | rate | method | AUROC | AP | flagged % | precision "
     "| recall | time (s) |"
@@ -37,55 +35,20 @@ METHODS = [
 CELLS = {("uniform", 0.2): True, ("pair", 0.2): True, ("uniform", 0.4): False}
 
 
-def vision_files():
-    """benchmarks/results/vision* -> modification time."""
-    return {p.name: p.stat().st_mtime_ns for p in RESULTS.glob("vision*")}
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    return tmp_path_factory.mktemp("vision")
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("vision")
-    before = vision_files()
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    return result, out, before, vision_files()
-
-
-@pytest.fixture(scope="module")
-def report(run):
-    result, out, _, _ = run
-    assert result.returncode == 0, result.stderr
-    path = out / "vision_quick.md"
-    assert path.exists()
-    return path.read_text()
-
-
-def number(cell):
-    """A cell's number, or None for an em dash."""
-    cell = cell.strip()
-    return None if cell == "—" else float(cell)
-
-
-def table(report, header):
-    """The rows of the table under ``header``: lists of cell strings."""
-    lines = report.splitlines()
-    start = lines.index(header) + 2  # skip the |---| line
-    rows = []
-    for line in lines[start:]:
-        if not line.startswith("| "):
-            break
-        rows.append([c.strip() for c in line.strip("|").split("|")])
-    return rows
+def report(out):
+    return run_quick("bench_vision.py", out, timeout=900)
 
 
 def detection(report):
     """(noise, rate, method) -> [AUROC, AP, flagged %, precision, recall, s]."""
     found = {}
-    for data, kind, rate, method, *cells in table(report, DETECTION):
+    for data, kind, rate, method, *cells in table_rows(report, DETECTION):
         assert data == "digits"
         key = (kind, float(rate.rstrip("%")) / 100, method)
         assert key not in found, key
@@ -93,9 +56,12 @@ def detection(report):
     return found
 
 
-def test_exit_code(run):
-    result, *_ = run
-    assert result.returncode == 0, result.stderr
+def test_writes_its_quick_files_only(report, out):
+    assert sorted(p.name for p in out.iterdir()) == [
+        "vision_quick.md",
+        "vision_quick.png",
+    ]
+    assert not (BENCHMARKS / "results" / "vision_quick.md").exists()
 
 
 def test_headings(report):
@@ -120,11 +86,15 @@ def test_detection_numbers(report):
     assert set(found) == {(k, r, m) for k, r in CELLS for m in METHODS}
     for (kind, rate, method), cells in found.items():
         auroc, ap, flagged, precision, recall, seconds = cells
-        assert 0 <= auroc <= 1 and 0 <= ap <= 1, (kind, rate, method)
-        assert seconds is not None and seconds >= 0
+        # chance: AUROC 0.5 and AP the noise rate; every method but random
+        # ranks the flips far above it (measured: AUROC 0.83 to 1.0)
+        if method != "random":
+            assert auroc > 0.75 and ap > rate + 0.2, (kind, rate, method)
+        # the random ranking costs nothing; every other method trains or fits
+        assert (seconds == 0) == (method == "random"), (kind, rate, method)
         if method in (DEFAULT, PAPER):
             assert 0 < flagged <= 50, (kind, rate, method)
-            assert 0 <= precision <= 1 and 0 <= recall <= 1
+            assert precision > rate and recall > 0.1, (kind, rate, method)
         else:
             assert flagged is None and precision is None and recall is None
     for kind, rate in CELLS:
@@ -148,14 +118,14 @@ def test_skogad_finds_the_flips(report):
 
 
 def test_accuracy_numbers(report):
-    rows = table(report, ACCURACY)
+    rows = table_rows(report, ACCURACY)
     cells = {(kind, rate): row for _, kind, rate, *row in rows}
     assert set(cells) == {
         (kind, f"{rate:.0%}") for (kind, rate), retrain in CELLS.items() if retrain
     }
     for key, row in cells.items():
         values = [number(c) for c in row]
-        assert all(v is not None and 0 < v <= 1 for v in values), key
+        assert None not in values, key
         *test_accuracies, train_accuracy = values
         # a CNN on digits is far above chance (0.1) even on noisy labels
         assert min(test_accuracies) > 0.7, key
@@ -165,14 +135,7 @@ def test_accuracy_numbers(report):
         assert train_accuracy > 0.6, key
 
 
-def test_png(run, report):
-    _, out, _, _ = run
+def test_png(report, out):
     png = out / "vision_quick.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "(vision_quick.png)" in report
-
-
-def test_results_folder_untouched(run):
-    _, _, before, after = run
-    assert after == before
-    assert "vision_quick.md" not in after

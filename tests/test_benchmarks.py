@@ -1,63 +1,68 @@
-"""The benchmark scripts run (quick mode) and write their tables."""
+"""The benchmark scripts run (quick mode) and write their tables; the demo."""
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests._helpers import BENCHMARKS, number, run_quick, table_rows
+
+LABEL_NOISE_DETECTION = "| data | noise | rate | method | AUROC | AP | P@k | time (s) |"
+LABEL_AWARE = ("skogad", "loss", "cleanlab")  # the rankings that see the labels
 
 
-def run(*args, timeout=600):
-    return subprocess.run(
-        [sys.executable, *args], capture_output=True, text=True, timeout=timeout
-    )
-
-
+@pytest.mark.slow
 def test_bench_timing_quick(tmp_path):
     pytest.importorskip("cleanlab")
-    result = run(
-        str(ROOT / "benchmarks" / "bench_timing.py"), "--quick", "--out", str(tmp_path)
-    )
-    assert result.returncode == 0, result.stderr
-    table = (tmp_path / "timing_quick.md").read_text()
-    rows = [line for line in table.splitlines() if line.startswith("| breast")]
-    # 4 timings x 2 scorers + cleanlab, each with an AUROC in [0, 1]
-    assert len(rows) == 9
+    table = run_quick("bench_timing.py", tmp_path)
+    rows = table_rows(table, "| data | n x d | method |")
+    # 4 timings x 2 scorers + cleanlab, on each dataset
+    assert [r[0] for r in rows] == ["breast_cancer"] * 9 + ["wine"] * 9
     for row in rows:
-        auroc = float(row.split("|")[4].split("±")[0])
-        assert 0.5 < auroc <= 1.0, row
+        # 20% flips: chance is 0.5 (measured: 0.83 to 0.99)
+        assert number(row[3]) > 0.7, row
+    summary = table_rows(table, "| method | mean AUROC |")
+    assert [r[0] for r in summary] == [r[2] for r in rows[:9]]
 
 
+def rate(cell):
+    """Samples per second, from a speed cell ``"samples/s · ratio · MiB"``."""
+    return float(cell.split("·")[0].replace(",", ""))
+
+
+@pytest.mark.slow
 def test_bench_gradients_quick(tmp_path):
-    result = run(
-        str(ROOT / "benchmarks" / "bench_gradients.py"),
-        "--quick",
-        "--out",
-        str(tmp_path),
-    )
-    assert result.returncode == 0, result.stderr
-    table = (tmp_path / "gradients_quick.md").read_text()
+    table = run_quick("bench_gradients.py", tmp_path)
     for heading in ["## Targets", "### logistic", "### mlp3", "## Scale run"]:
         assert heading in table
-    speed = [line for line in table.splitlines() if line.startswith("| skogad")]
-    assert len(speed) >= 8  # skogad's methods, for both models
-    for line in speed:  # samples/s in every measured cell
-        cells = [c for c in line.split("|")[2:-1] if c.strip() != "—"]
-        assert cells and all(float(c.split("·")[0].replace(",", "")) > 0 for c in cells)
+    for model in ["logistic", "mlp3"]:
+        rows = {r[0]: r[1:] for r in table_rows(table, f"### {model}")}
+        speed = {m: c for m, c in rows.items() if m.startswith("skogad")}
+        assert len(speed) >= 4, model  # skogad's methods, for each model
+        loop = rate(rows["per-sample loop (naive)"][0])
+        for method, (cell,) in speed.items():
+            # faster than one backward pass per sample; the closed forms by far
+            # (measured: 11x to 400x; the torch.func path 2x to 70x)
+            times = 1 if "torch.func" in method else 3
+            assert rate(cell) > times * loop, (model, method)
     aurocs = {}
-    for line in table.splitlines():
-        if line.startswith("| digits"):
-            cells = [c.strip() for c in line.split("|")[1:-1]]
-            aurocs[(cells[1], cells[2], cells[3])] = float(cells[5].split("±")[0])
+    for row in table_rows(table, "| data | parameters | projection |"):
+        assert row[0] == "digits 1797x64"
+        aurocs[(row[1], row[2], row[3])] = number(row[5])
     assert len(aurocs) == 10
     assert aurocs[("last", "exact", "—")] > 0.9
-    assert all(0.5 < a <= 1 for a in aurocs.values())
+    # 20% flips: chance is 0.5; even 16 dimensions keep most of the signal
+    assert all(a > 0.7 for a in aurocs.values())
 
 
+@pytest.mark.slow
 def test_demo_command_prints_its_figures():
-    result = run("-m", "skogad", "demo", "--dataset", "wine")
+    result = subprocess.run(
+        [sys.executable, "-m", "skogad", "demo", "--dataset", "wine"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     assert "precision" in result.stdout and "oracle" in result.stdout
 
@@ -74,39 +79,40 @@ def test_demo_figures():
     assert figures["accuracy_oracle"] >= figures["accuracy_noisy"] - 0.05
 
 
-def test_cli_rejects_bad_arguments():
-    result = run("-m", "skogad", "demo", "--noise", "2", timeout=120)
-    assert result.returncode == 2
-    assert "--noise must be between 0 and 1" in result.stderr
+def test_cli_rejects_bad_arguments(capsys):
+    from skogad._cli import main
+
+    with pytest.raises(SystemExit) as exit:
+        main(["demo", "--noise", "2"])
+    assert exit.value.code == 2
+    assert "--noise must be between 0 and 1" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_bench_label_noise_quick(tmp_path):
     pytest.importorskip("cleanlab")
     pytest.importorskip("matplotlib")
-    result = run(
-        str(ROOT / "benchmarks" / "bench_label_noise.py"),
-        "--quick",
-        "--out",
-        str(tmp_path),
-    )
-    assert result.returncode == 0, result.stderr
-    table = (tmp_path / "label_noise_quick.md").read_text()
+    table = run_quick("bench_label_noise.py", tmp_path)
     for heading in ["## Summary at 20% noise", "## Test accuracy", "## Detection per"]:
         assert heading in table
-    auroc = {}
-    for line in table.splitlines():
-        cells = [c.strip() for c in line.split("|")[1:-1]]
-        if len(cells) == 8 and cells[0] == "breast_cancer":
-            auroc[cells[3]] = float(cells[4].split("±")[0])
+    auroc = {
+        method: number(cells[0])
+        for data, _, _, method, *cells in table_rows(table, LABEL_NOISE_DETECTION)
+        if data == "breast_cancer"
+    }
     assert len(auroc) == 12  # every method ran
-    assert all(0 <= a <= 1 for a in auroc.values())
-    # 20% flips: random ranking sits near 0.5, skogad's default near 0.98
+    # 20% flips: random ranking sits near 0.5, skogad's default near 0.98,
+    # every skogad and cleanlab ranking well above chance (measured: 0.82 and
+    # up), outliers in the raw features near chance (they are not the flips)
     assert 0.3 < auroc["random"] < 0.7
     assert auroc["skogad default (l2, output, early_stopping)"] > 0.9
+    assert all(a > 0.75 for m, a in auroc.items() if m.startswith(LABEL_AWARE))
+    assert auroc["Isolation Forest on the raw features"] < 0.7
     accuracy = [
-        line
-        for line in table.splitlines()
-        if line.startswith("| breast_cancer | uniform |")
+        row
+        for row in table_rows(table, "| data | noise | trained on |")
+        if row[:2] == ["breast_cancer", "uniform"]
     ]
-    assert any("oracle" in line for line in accuracy)
+    assert any("oracle" in row[2] for row in accuracy)
     assert (tmp_path / "label_noise_quick.png").read_bytes().startswith(b"\x89PNG")
+    assert not (BENCHMARKS / "results" / "label_noise_quick.md").exists()

@@ -15,8 +15,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skogad import CleanTrainingSet, GradientOutlierDetector
 from skogad.noise import flip_labels
-
-FAST = {"timing": "final", "random_state": 0, "device": "cpu"}
+from tests._helpers import FAST
 
 
 def detector(contamination=0.1):
@@ -49,8 +48,15 @@ def test_drops_flagged_rows_and_fits_the_rest(clf_data):
 def test_default_detector_trims_the_estimated_noise(clf_data):
     X, y = clf_data
     y_noisy, flipped = flip_labels(y, 0.15, random_state=0)
-    model = CleanTrainingSet(LogisticRegression()).fit(X, y_noisy)
-    assert isinstance(model.detector_, GradientOutlierDetector)
+    # detector=None is GradientOutlierDetector(), which draws its seed from
+    # numpy's global state: whatever ran before. The bounds below are checked
+    # on the default detector seeded (and on the CPU, where it is
+    # deterministic), so that they hold on every run.
+    unseeded = CleanTrainingSet(LogisticRegression()).fit(X[:100], y_noisy[:100])
+    assert isinstance(unseeded.detector_, GradientOutlierDetector)
+    assert unseeded.detector_.get_params() == GradientOutlierDetector().get_params()
+    seeded = GradientOutlierDetector(random_state=0, device="cpu")
+    model = CleanTrainingSet(LogisticRegression(), detector=seeded).fit(X, y_noisy)
     dropped = ~model.inlier_mask_
     # contamination="auto": the rows whose label the net does not predict
     assert dropped.mean() == pytest.approx(model.detector_.contamination_)
@@ -64,7 +70,7 @@ def test_pipeline_and_grid_search(clf_data):
         StandardScaler(), CleanTrainingSet(LogisticRegression(), detector=detector())
     )
     grid = {"cleantrainingset__detector__contamination": [0.05, 0.1, 0.2]}
-    search = GridSearchCV(pipe, grid, cv=3).fit(X, y)
+    search = GridSearchCV(pipe, grid, cv=2).fit(X, y)
     assert search.best_params_["cleantrainingset__detector__contamination"] in (
         0.05,
         0.1,
@@ -81,7 +87,7 @@ def test_cross_val_score_roc_auc(binary):
         StandardScaler(), CleanTrainingSet(LogisticRegression(), detector=detector())
     )
     scores = cross_val_score(model, X, y, scoring="roc_auc", cv=3)
-    assert np.all(np.isfinite(scores)) and scores.min() > 0.8
+    assert scores.min() > 0.8  # a NaN fold fails this too
 
 
 def test_tags_follow_the_estimator():

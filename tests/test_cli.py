@@ -1,6 +1,12 @@
-"""The ``skogad`` command, end to end, through a subprocess."""
+"""The ``skogad`` command: in this process, and end to end in subprocesses.
 
+The subprocess runs are the slow tier (``pytest -m slow``); every other case
+calls ``skogad._cli.main`` in this process on a small table of its own.
+"""
+
+import contextlib
 import csv
+import errno
 import hashlib
 import io
 import re
@@ -10,6 +16,8 @@ import sys
 import numpy as np
 import pytest
 
+from skogad._cli import main
+
 pd = pytest.importorskip("pandas")
 pytest.importorskip("matplotlib")
 
@@ -17,6 +25,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def skogad(*args, cwd, timeout=300):
+    """Run the command in a fresh interpreter, as a user would."""
     return subprocess.run(
         [sys.executable, "-m", "skogad", *map(str, args)],
         capture_output=True,
@@ -26,10 +35,25 @@ def skogad(*args, cwd, timeout=300):
     )
 
 
+def cli(capsys, *args):
+    """Run the command in this process: its exit status, stdout and stderr.
+
+    Data problems return 1; argparse ends --help (0) and mistakes on the
+    command line (2) with SystemExit.
+    """
+    try:
+        status = main([str(a) for a in args])
+    except SystemExit as exit:
+        status = exit.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
 def digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+# ------------------------------------------------------- end to end (slow)
 @pytest.fixture(scope="module")
 def churn(tmp_path_factory):
     """A churn table with 8% planted label errors, written by make-example."""
@@ -60,6 +84,7 @@ def cleaned(churn):
     return churn.parent, result
 
 
+@pytest.mark.slow
 def test_clean_writes_the_kept_rows_unchanged(churn, cleaned):
     folder, _ = cleaned
     with open(churn, newline="") as handle:
@@ -74,6 +99,7 @@ def test_clean_writes_the_kept_rows_unchanged(churn, cleaned):
     assert 0 < len(flagged) < len(original) - 1
 
 
+@pytest.mark.slow
 def test_clean_report_puts_planted_errors_first(churn, cleaned):
     folder, result = cleaned
     data = pd.read_csv(churn)
@@ -92,6 +118,7 @@ def test_clean_report_puts_planted_errors_first(churn, cleaned):
     assert "precision" in result.stdout and "recall" in result.stdout
 
 
+@pytest.mark.slow
 def test_clean_prints_the_encoding(cleaned):
     _, result = cleaned
     assert "dropped (1): customer_id" in result.stdout
@@ -99,6 +126,7 @@ def test_clean_prints_the_encoding(cleaned):
     assert "numeric (5)" in result.stdout
 
 
+@pytest.mark.slow
 def test_clean_draws_the_plots(cleaned):
     folder, result = cleaned
     for name in ("scores.png", "gradients_pca.png", "trim_curve.png"):
@@ -107,11 +135,35 @@ def test_clean_draws_the_plots(cleaned):
         assert f"plots/{name}" in result.stdout
 
 
-def test_clean_parquet_linear_html_quiet(churn, tmp_path):
+@pytest.mark.slow
+def test_the_process_exits_with_the_status_and_message_of_main(
+    bad_folder, capsys, monkeypatch
+):
+    args = ["clean", "ok.csv", "--target", "label"]
+    result = skogad(*args, cwd=bad_folder)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    monkeypatch.chdir(bad_folder)
+    assert cli(capsys, *args) == (1, result.stdout, result.stderr)
+
+
+# ------------------------------------------------------------- in process
+@pytest.fixture(scope="module")
+def small_churn(tmp_path_factory):
+    """A 200-row churn table with 16 planted errors, from make-example."""
+    path = tmp_path_factory.mktemp("small") / "churn.csv"
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        assert main(["make-example", str(path), "--rows", "200"]) == 0
+    assert "200 rows, 16 planted label errors" in out.getvalue()
+    return path
+
+
+def test_clean_parquet_linear_html_quiet(small_churn, tmp_path, capsys, monkeypatch):
     pytest.importorskip("pyarrow")
-    table = pd.read_csv(churn).set_index("customer_id")
-    table.to_parquet(tmp_path / "churn.parquet")
-    result = skogad(
+    monkeypatch.chdir(tmp_path)
+    table = pd.read_csv(small_churn).set_index("customer_id")
+    table.to_parquet("churn.parquet")
+    status, out, err = cli(
+        capsys,
         "clean",
         "churn.parquet",
         "--target",
@@ -125,11 +177,10 @@ def test_clean_parquet_linear_html_quiet(churn, tmp_path):
         "--report",
         "report.html",
         "--quiet",
-        cwd=tmp_path,
     )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == "" and result.stderr == ""
-    kept = pd.read_parquet(tmp_path / "churn.clean.parquet")
+    assert status == 0, err
+    assert out == "" and err == ""
+    kept = pd.read_parquet("churn.clean.parquet")
     assert len(kept) == len(table) - round(0.08 * len(table))
     pd.testing.assert_frame_equal(kept, table.loc[kept.index])
     page = (tmp_path / "report.html").read_text()
@@ -137,14 +188,18 @@ def test_clean_parquet_linear_html_quiet(churn, tmp_path):
     assert "LinearModel" in page
 
 
-def test_clean_overwrites_the_input_only_when_asked(churn, tmp_path):
+def test_clean_overwrites_the_input_only_when_asked(
+    small_churn, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
     data = tmp_path / "data.csv"
-    data.write_bytes(churn.read_bytes())
+    data.write_bytes(small_churn.read_bytes())
     args = ["clean", "data.csv", "--target", "churned", "--out", "data.csv"]
-    refused = skogad(*args, "--ignore", "planted_error", cwd=tmp_path)
-    assert refused.returncode == 1 and "--overwrite-input" in refused.stderr
-    assert data.read_bytes() == churn.read_bytes()
-    done = skogad(
+    status, _, err = cli(capsys, *args, "--ignore", "planted_error")
+    assert status == 1 and "--overwrite-input" in err
+    assert data.read_bytes() == small_churn.read_bytes()
+    status, out, err = cli(
+        capsys,
         *args,
         "--overwrite-input",
         "--report",
@@ -152,12 +207,12 @@ def test_clean_overwrites_the_input_only_when_asked(churn, tmp_path):
         "--cv",
         "3",
         "--verbose",
-        cwd=tmp_path,
     )
-    assert done.returncode == 0, done.stderr
-    assert "training" in done.stderr and "gradients" in done.stderr  # progress bars
-    found = re.search(r"Flagged (\d+) of (\d+)", done.stdout)
+    assert status == 0, err
+    assert "training" in err and "gradients" in err  # progress bars
+    found = re.search(r"Flagged (\d+) of (\d+)", out)
     flagged, total = map(int, found.groups())
+    assert total == 200 and 0 < flagged < total
     assert len(pd.read_csv(data)) == total - flagged
     markdown = (tmp_path / "report.md").read_text()
     # the header: what was done to each column, and the encoder itself
@@ -167,13 +222,14 @@ def test_clean_overwrites_the_input_only_when_asked(churn, tmp_path):
     assert markdown.count("\n| ") == total + 1  # the column names, then each row
 
 
-def test_help_reads_well(tmp_path):
-    result = skogad("clean", "--help", cwd=tmp_path)
-    assert result.returncode == 0
+def test_help_reads_well(capsys):
+    status, out, _ = cli(capsys, "clean", "--help")
+    assert status == 0
     for text in ("--target COLUMN", "--contamination F", "--plots DIR", "exit status"):
-        assert text in result.stdout
-    top = skogad("--help", cwd=tmp_path)
-    assert all(c in top.stdout for c in ("demo", "clean", "make-example"))
+        assert text in out
+    status, out, _ = cli(capsys, "--help")
+    assert status == 0
+    assert all(c in out for c in ("demo", "clean", "make-example"))
 
 
 def _bad_inputs(folder):
@@ -246,24 +302,30 @@ def bad_folder(tmp_path_factory):
 
 
 @pytest.mark.parametrize("case", BAD, ids=list(BAD))
-def test_bad_input_exits_with_a_message_and_writes_nothing(bad_folder, case):
+def test_bad_input_exits_with_a_message_and_writes_nothing(
+    bad_folder, case, capsys, monkeypatch
+):
     args, code, message = BAD[case]
+    monkeypatch.chdir(bad_folder)
     before = {p.name: digest(p) for p in bad_folder.iterdir()}
-    result = skogad("clean", *args, cwd=bad_folder)
-    assert result.returncode == code, result.stderr
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr
+    status, out, err = cli(capsys, "clean", *args)
+    assert status == code, err
+    assert message in err
+    assert "Traceback" not in err and out == ""
     if code == 1:  # one line, no usage text: the data is wrong, not the command
-        assert result.stderr.count("\n") == 1
-        assert result.stderr.startswith("skogad clean: error: ")
+        assert err.count("\n") == 1
+        assert err.startswith("skogad clean: error: ")
+    else:  # a mistake on the command line: argparse shows the usage
+        assert err.startswith("usage: skogad clean ")
     after = {p.name: digest(p) for p in bad_folder.iterdir()}
     assert after == before  # inputs untouched, no output written
 
 
-def test_make_example_refuses_to_replace_a_file(tmp_path):
+def test_make_example_refuses_to_replace_a_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "t.csv").write_text("keep me\n")
-    result = skogad("make-example", "t.csv", cwd=tmp_path)
-    assert result.returncode == 1 and "--force" in result.stderr
+    status, _, err = cli(capsys, "make-example", "t.csv")
+    assert status == 1 and "--force" in err
     assert (tmp_path / "t.csv").read_text() == "keep me\n"
 
 
@@ -284,8 +346,6 @@ class Terminal(io.StringIO):
 def test_progress_bars_show_in_a_terminal_only(
     tmp_path, monkeypatch, terminal, flags, bars
 ):
-    from skogad._cli import main
-
     _bad_inputs(tmp_path)
     stream = Terminal() if terminal else io.StringIO()
     monkeypatch.setattr(sys, "stderr", stream)
@@ -334,18 +394,22 @@ def test_clean_table_regression_target(tmp_path):
 
 
 def test_a_failed_write_leaves_the_file_as_it_was(tmp_path):
-    from skogad._cli.clean import _write_whole
+    from skogad._cli.outputs import Staged
 
     target = tmp_path / "data.csv"
     target.write_text("original\n")
 
-    def fails_half_way(path):
-        path.write_text("half")
-        raise OSError("No space left on device")
+    def fails_half_way(handle):
+        handle.write(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    with pytest.raises(OSError, match="No space"):
-        _write_whole(target, fails_half_way)
+    staged = Staged()
+    with pytest.raises(OSError, match=r"No space left on device: .*data\.csv"):
+        staged.file(target, fails_half_way, 0o644)
+    staged.discard()
     assert target.read_text() == "original\n"
     assert [p.name for p in tmp_path.iterdir()] == ["data.csv"]
-    _write_whole(target, lambda path: path.write_text("new\n"))
+    staged = Staged()
+    staged.file(target, lambda handle: handle.write(b"new\n"), 0o644)
+    staged.commit()
     assert target.read_text() == "new\n"

@@ -4,8 +4,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skogad import CleanTrainingSet, GradientOutlierDetector
-
-FAST = {"timing": "final", "random_state": 0, "device": "cpu"}
+from tests._helpers import FAST
 
 Y_REQUIRED = (
     "outlier checks call fit(X) / fit_predict(X) without y; a per-sample loss "

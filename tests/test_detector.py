@@ -18,8 +18,7 @@ from torch import nn
 
 from skogad import GradientOutlierDetector, TabularMLP
 from skogad.noise import flip_labels
-
-FAST = {"timing": "final", "random_state": 0, "device": "cpu"}
+from tests._helpers import FAST
 
 
 def small_net(**kwargs):
@@ -32,6 +31,17 @@ def small_net(**kwargs):
         "verbose": 0,
     }
     return NeuralNetClassifier(TabularMLP, **{**defaults, **kwargs})
+
+
+@pytest.fixture(scope="module")
+def frozen_net(clf_data_shared):
+    """A small net fitted on `clf_data`, predicting 98% of its labels, frozen:
+    a detector on it trains nothing, for the tests of what follows training
+    (scorers, thresholds)."""
+    net = small_net(max_epochs=30, optimizer=torch.optim.Adam, lr=0.01)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return FrozenEstimator(net.fit(*clf_data_shared))
 
 
 # ------------------------------------------------------------------ quality
@@ -81,16 +91,17 @@ def test_projection_keeps_detection_quality(params):
     )
 
 
-def test_norm_scorers_ignore_the_projection(clf_data):
+def test_norm_scorers_ignore_the_projection(clf_data, fast_detector):
     X, y = clf_data
-    plain = GradientOutlierDetector(scorer="l2", **FAST).fit(X, y)
+    plain = fast_detector
+    assert plain.scorer == "l2" and plain.projection is None
     projected = GradientOutlierDetector(scorer="l2", projection=4, **FAST).fit(X, y)
     np.testing.assert_allclose(plain.train_scores_, projected.train_scores_)
 
 
-def test_batch_size_does_not_change_scores(clf_data):
+def test_batch_size_does_not_change_scores(clf_data, fast_detector):
     X, y = clf_data
-    auto = GradientOutlierDetector(**FAST).fit(X, y)
+    auto = fast_detector
     small = GradientOutlierDetector(batch_size=7, **FAST).fit(X, y)
     np.testing.assert_allclose(auto.train_scores_, small.train_scores_, rtol=1e-6)
 
@@ -115,9 +126,9 @@ def test_memorised_net_scores_worse_than_early_stopped():
 
 # ----------------------------------------------------------- sklearn semantics
 @pytest.mark.parametrize("contamination", [0.05, 0.1, 0.3])
-def test_contamination_sets_fraction_flagged(clf_data, contamination):
+def test_contamination_sets_fraction_flagged(clf_data, frozen_net, contamination):
     X, y = clf_data
-    det = GradientOutlierDetector(contamination=contamination, **FAST)
+    det = GradientOutlierDetector(frozen_net, contamination=contamination, **FAST)
     flags = det.fit_predict(X, y)
     assert set(np.unique(flags)) <= {-1, 1}
     assert abs((flags == -1).mean() - contamination) <= 2 / len(X)
@@ -136,9 +147,9 @@ def test_fit_predict_uses_y_and_matches_predict(clf_data):
     assert not np.allclose(det.score_samples(X, (y + 1) % 3), det.train_scores_)
 
 
-def test_score_without_y_uses_predicted_labels(clf_data):
+def test_score_without_y_uses_predicted_labels(clf_data, fast_detector):
     X, y = clf_data
-    det = GradientOutlierDetector(**FAST).fit(X, y)
+    det = fast_detector
     predicted = det.nets_[0].predict(det._transform(X.astype(np.float32)))
     np.testing.assert_allclose(det.score_samples(X), det.score_samples(X, predicted))
     assert isinstance(det.score(X, y), float)
@@ -146,9 +157,9 @@ def test_score_without_y_uses_predicted_labels(clf_data):
 
 def test_same_seed_same_scores_other_seed_other_scores(clf_data):
     X, y = clf_data
-    a = GradientOutlierDetector(random_state=3).fit(X, y).train_scores_
-    b = GradientOutlierDetector(random_state=3).fit(X, y).train_scores_
-    c = GradientOutlierDetector(random_state=4).fit(X, y).train_scores_
+    a = GradientOutlierDetector(**{**FAST, "random_state": 3}).fit(X, y).train_scores_
+    b = GradientOutlierDetector(**{**FAST, "random_state": 3}).fit(X, y).train_scores_
+    c = GradientOutlierDetector(**{**FAST, "random_state": 4}).fit(X, y).train_scores_
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
 
@@ -162,10 +173,27 @@ def test_fit_does_not_touch_global_torch_rng(clf_data):
     torch.testing.assert_close(torch.rand(3), expected)
 
 
-@pytest.mark.parametrize("timing", ["early_stopping", "final", "checkpoints"])
-def test_timings_produce_members(clf_data, timing):
-    X, y = clf_data
-    det = GradientOutlierDetector(timing=timing, random_state=0).fit(X, y)
+@pytest.fixture(scope="module", params=["early_stopping", "final", "checkpoints"])
+def timed(request, clf_data_shared):
+    """A detector fitted with each timing, shared by the tests that only read it.
+
+    The net is a 10-epoch template, so that "final" and "checkpoints" (5
+    snapshots: epochs 1, 3, 6, 8, 10) do not train the default's 100 epochs.
+    """
+    X, y = clf_data_shared
+    timing = request.param
+    det = GradientOutlierDetector(
+        small_net(max_epochs=10),
+        timing=timing,
+        contamination=0.1,
+        random_state=0,
+        device="cpu",
+    )
+    return timing, det.fit(X, y), X, y
+
+
+def test_timings_produce_members(timed):
+    timing, det, X, y = timed
     n_members = 5 if timing == "checkpoints" else 1
     assert len(det.scorers_) == n_members and len(det.nets_) == 1
     np.testing.assert_allclose(det.score_samples(X, y), det.train_scores_)
@@ -173,8 +201,7 @@ def test_timings_produce_members(clf_data, timing):
 
 def test_out_of_fold_scores_each_row_with_the_net_that_did_not_see_it(clf_data):
     X, y = clf_data
-    det = GradientOutlierDetector(timing="out_of_fold", cv=3, random_state=0)
-    det.fit(X, y)
+    det = GradientOutlierDetector(**{**FAST, "timing": "out_of_fold"}, cv=3).fit(X, y)
     assert len(det.nets_) == 3
     coverage = sum(m.rows.astype(int) for m in det._members)
     assert len({id(m.module) for m in det._members}) == 3
@@ -214,7 +241,7 @@ def test_frozen_net_survives_clone(clf_data):
 def test_unfitted_skorch_net_is_cloned_and_trained(clf_data):
     X, y = clf_data
     net = small_net()
-    det = GradientOutlierDetector(net, **FAST).fit(X, y)
+    det = GradientOutlierDetector(net, **{**FAST, "timing": "final"}).fit(X, y)
     assert not getattr(net, "initialized_", False)
     assert len(det.nets_[0].history) == 5
 
@@ -263,9 +290,11 @@ def test_regression(reg_data):
     ids=lambda s: s if isinstance(s, str) else type(s).__name__,
 )
 @pytest.mark.parametrize("contamination", ["auto", 0.1])
-def test_scorers(clf_data, scorer, contamination):
+def test_scorers(clf_data, frozen_net, scorer, contamination):
     X, y = clf_data
-    det = GradientOutlierDetector(scorer=scorer, contamination=contamination, **FAST)
+    det = GradientOutlierDetector(
+        frozen_net, scorer=scorer, contamination=contamination, **FAST
+    )
     flags = det.fit_predict(X, y)
     assert set(np.unique(flags)) <= {-1, 1}
     if contamination == 0.1:
@@ -317,10 +346,9 @@ def test_auto_contamination_estimates_the_noise_rate(rate):
 
 
 # ------------------------------------------------------------------- labels
-def test_string_and_noncontiguous_labels(clf_data):
+def test_string_and_noncontiguous_labels(clf_data, fast_detector):
     X, y = clf_data
-    det = GradientOutlierDetector(**FAST)
-    as_int = det.fit(X, y).train_scores_
+    as_int = fast_detector.train_scores_
     strings = np.array(["bird", "cat", "dog"])[y]
     sparse_ints = np.array([3, 10, 42])[y]
     for labels in (strings, sparse_ints):
@@ -330,14 +358,14 @@ def test_string_and_noncontiguous_labels(clf_data):
         np.testing.assert_allclose(fitted.score_samples(X, labels), as_int)
 
 
-def test_pandas_input(clf_data):
+def test_pandas_input(clf_data, fast_detector):
     pd = pytest.importorskip("pandas")
     X, y = clf_data
     df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
     labels = pd.Series(np.array(["a", "b", "c"])[y])
     det = GradientOutlierDetector(**FAST).fit(df, labels)
     np.testing.assert_array_equal(det.feature_names_in_, df.columns)
-    expected = GradientOutlierDetector(**FAST).fit(X, y).train_scores_
+    expected = fast_detector.train_scores_
     np.testing.assert_allclose(det.score_samples(df, labels), expected)
     X_kept, y_kept = det.set_params(contamination=0.1).fit_resample(df, labels)
     assert isinstance(X_kept, pd.DataFrame) and isinstance(y_kept, pd.Series)
@@ -346,11 +374,8 @@ def test_pandas_input(clf_data):
 
 
 # ------------------------------------------------------------- persistence
-@pytest.mark.parametrize("timing", ["final", "early_stopping", "checkpoints"])
-def test_pickle_and_clone(clf_data, timing):
-    X, y = clf_data
-    det = GradientOutlierDetector(contamination=0.1, **{**FAST, "timing": timing})
-    det.fit(X, y)
+def test_pickle_and_clone(timed):
+    _, det, X, y = timed
     restored = pickle.loads(pickle.dumps(det))
     np.testing.assert_array_equal(restored.score_samples(X, y), det.score_samples(X, y))
     np.testing.assert_array_equal(restored.predict(X, y), det.predict(X, y))
@@ -378,16 +403,14 @@ def test_y_required(clf_data):
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
-def test_non_finite_x(clf_data, bad):
+def test_non_finite_x(clf_data, fast_detector, bad):
     X, y = clf_data
     X = X.copy()
     X[3, 2] = bad
-    det = GradientOutlierDetector(**FAST)
     with pytest.raises(ValueError, match=r"Input X contains (NaN|infinity)"):
-        det.fit(X, y)
-    det.fit(np.nan_to_num(X, posinf=0), y)
+        GradientOutlierDetector(**FAST).fit(X, y)
     with pytest.raises(ValueError, match=r"Input X contains (NaN|infinity)"):
-        det.score_samples(X, y)
+        fast_detector.score_samples(X, y)
 
 
 def test_non_finite_y(reg_data):
@@ -398,14 +421,12 @@ def test_non_finite_y(reg_data):
         GradientOutlierDetector(**FAST).fit(X, y)
 
 
-def test_length_mismatch(clf_data):
+def test_length_mismatch(clf_data, fast_detector):
     X, y = clf_data
-    det = GradientOutlierDetector(**FAST)
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
-        det.fit(X, y[:-1])
-    det.fit(X, y)
+        GradientOutlierDetector(**FAST).fit(X, y[:-1])
     with pytest.raises(ValueError, match="different numbers of samples"):
-        det.score_samples(X, y[:-1])
+        fast_detector.score_samples(X, y[:-1])
 
 
 def test_single_class(clf_data):
@@ -414,9 +435,9 @@ def test_single_class(clf_data):
         GradientOutlierDetector(**FAST).fit(X, np.zeros(len(X), dtype=int))
 
 
-def test_unseen_label_at_score_time(clf_data):
+def test_unseen_label_at_score_time(clf_data, fast_detector):
     X, y = clf_data
-    det = GradientOutlierDetector(**FAST).fit(X, y)
+    det = fast_detector
     y_bad = y.copy()
     y_bad[0] = 7
     with pytest.raises(ValueError, match=r"not trained on: \[7\]"):
@@ -431,15 +452,14 @@ def test_early_stopping_with_a_class_of_one_row(clf_data):
     X, y = clf_data
     y = y.copy()
     y[0] = 5  # a class with one member cannot be stratified
-    det = GradientOutlierDetector(random_state=0).fit(X, y)
+    det = GradientOutlierDetector(**FAST).fit(X, y)  # early stopping: a split
     np.testing.assert_array_equal(det.classes_, [0, 1, 2, 5])
 
 
-def test_wrong_number_of_features(clf_data):
+def test_wrong_number_of_features(clf_data, fast_detector):
     X, y = clf_data
-    det = GradientOutlierDetector(**FAST).fit(X, y)
     with pytest.raises(ValueError, match="features"):
-        det.score_samples(X[:, :5], y)
+        fast_detector.score_samples(X[:, :5], y)
 
 
 @pytest.mark.parametrize("contamination", [0, 0.6, -1, "bogus"])
@@ -535,12 +555,12 @@ def test_fitted_net_with_non_finite_gradients(clf_data):
         GradientOutlierDetector(net, **FAST).fit(X, y)
 
 
-def test_grid_search_scores_a_detector_alone(clf_data):
+def test_grid_search_scores_a_detector_alone(clf_data, frozen_net):
     from sklearn.model_selection import GridSearchCV
 
     X, y = clf_data
     search = GridSearchCV(
-        GradientOutlierDetector(**FAST), {"scorer": ["l1", "l2"]}, cv=2
+        GradientOutlierDetector(frozen_net, **FAST), {"scorer": ["l1", "l2"]}, cv=2
     ).fit(X, y)
     assert search.best_params_["scorer"] in ("l1", "l2")
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
@@ -548,16 +568,15 @@ def test_grid_search_scores_a_detector_alone(clf_data):
 
 def test_verbose_shows_progress(clf_data, capsys):
     X, y = clf_data
-    det = GradientOutlierDetector(verbose=1, batch_size=100, random_state=0)
-    det.fit(X, y)
+    det = GradientOutlierDetector(verbose=1, batch_size=100, **FAST).fit(X, y)
     captured = capsys.readouterr()
     assert "gradients" in captured.err  # tqdm over the 3 chunks
     assert "training" in captured.err and "valid_loss=" in captured.err  # epochs
     assert captured.out == ""
     pickle.loads(pickle.dumps(det))  # the closed bar is not kept
-    GradientOutlierDetector(verbose=2, random_state=0).fit(X, y)
+    GradientOutlierDetector(verbose=2, **FAST).fit(X, y)
     assert "valid_loss" in capsys.readouterr().out  # skorch's epoch table
-    GradientOutlierDetector(random_state=0).fit(X, y)
+    GradientOutlierDetector(**FAST).fit(X, y)
     quiet = capsys.readouterr()
     assert quiet.err == "" and quiet.out == ""
 

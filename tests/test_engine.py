@@ -14,18 +14,7 @@ from skogad._gradients.engine import (
     select_parameters,
 )
 from skogad._nets import sample_loss_fn
-
-
-def loop_gradients(module, loss_fn, X, y, names):
-    """The naive reference: one backward pass per sample, in eval mode."""
-    module.eval()
-    params = dict(module.named_parameters())
-    rows = []
-    for i in range(len(X)):
-        module.zero_grad()
-        loss_fn(module(X[i : i + 1]), y[i : i + 1]).sum().backward()
-        rows.append(torch.cat([params[n].grad.reshape(-1) for n in names]))
-    return torch.stack(rows)
+from tests._helpers import loop_gradients
 
 
 class BatchNormDropoutNet(nn.Module):

@@ -9,6 +9,8 @@ import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
+pytestmark = pytest.mark.slow  # each runs a script in a fresh interpreter
+
 pytest.importorskip("pandas")
 pytest.importorskip("matplotlib")
 

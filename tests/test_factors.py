@@ -14,7 +14,7 @@ import skogad._gradients.engine as engine
 from skogad import TabularMLP
 from skogad._gradients.engine import gradient_features, select_parameters
 from skogad._gradients.factors import FactorsUnsupported, LinearPlan
-from tests.test_engine import loop_gradients
+from tests._helpers import loop_gradients
 
 
 class SoftmaxNet(nn.Module):
@@ -243,6 +243,7 @@ MEMORY_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # a fresh interpreter each, and gigabyte-sized gradient work
 @pytest.mark.parametrize(
     "method, n, hidden",
     [("factors", 40_000, 256), ("vmap", 8_000, 128)],

@@ -10,19 +10,7 @@ from skorch import NeuralNetClassifier
 from torch import nn
 
 from skogad import GradientInfluence
-
-
-def loop_gradients(module, loss_fn, X, y):
-    """One backward pass per sample (eval mode), over the trainable parameters."""
-    module.eval()
-    params = [p for p in module.parameters() if p.requires_grad]
-    rows = []
-    for i in range(len(X)):
-        module.zero_grad()
-        loss_fn(module(X[i : i + 1]), y[i : i + 1]).backward()
-        rows.append(torch.cat([p.grad.reshape(-1) for p in params]))
-    module.zero_grad()
-    return torch.stack(rows).numpy()
+from tests._helpers import loop_gradients
 
 
 def mlp(n_features=6, n_outputs=3, seed=0):
@@ -55,7 +43,7 @@ def test_influence_is_the_inner_product_of_exact_gradients(data):
     X, y = data
     model, loss = mlp(), nn.CrossEntropyLoss()
     inf = GradientInfluence(model, loss=loss, similarity="dot").fit(X, y)
-    G_train = loop_gradients(model, loss, torch.from_numpy(X), torch.from_numpy(y))
+    G_train = loop_gradients(model, loss, X, y).numpy()
     G_test = G_train[:5]
     np.testing.assert_allclose(inf.train_gradients_, G_train, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(
@@ -71,7 +59,7 @@ def test_integer_inputs_go_through_torch_func():
     y = rng.integers(0, 3, size=12)
     model, loss = TokenModel(), nn.CrossEntropyLoss()
     inf = GradientInfluence(model, loss=loss, similarity="dot").fit(X, y)
-    G = loop_gradients(model, loss, torch.from_numpy(X), torch.from_numpy(y))
+    G = loop_gradients(model, loss, X, y).numpy()
     np.testing.assert_allclose(inf.influence(X, y), G @ G.T, rtol=1e-4, atol=1e-6)
 
 
@@ -154,9 +142,7 @@ def test_fitted_skorch_net_needs_no_loss(data):
     X, y = data
     net = fitted_classifier(X, y)
     inf = GradientInfluence(net, similarity="dot").fit(X, y)
-    G = loop_gradients(
-        net.module_, nn.CrossEntropyLoss(), torch.from_numpy(X), torch.from_numpy(y)
-    )
+    G = loop_gradients(net.module_, nn.CrossEntropyLoss(), X, y).numpy()
     np.testing.assert_allclose(
         inf.influence(X[:3], y[:3]), G[:3] @ G.T, rtol=1e-4, atol=1e-6
     )
@@ -211,7 +197,7 @@ def test_all_takes_only_trainable_parameters(data):
     inf.fit(X, y)
     assert inf.param_names_ == ["2.weight", "2.bias"]
     assert inf.train_gradients_.shape == (40, 16 * 3 + 3)
-    G = loop_gradients(model, loss, torch.from_numpy(X), torch.from_numpy(y))
+    G = loop_gradients(model, loss, X, y).numpy()
     np.testing.assert_allclose(inf.train_gradients_, G, rtol=1e-4, atol=1e-6)
 
 

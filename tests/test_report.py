@@ -90,7 +90,7 @@ def test_report_out_of_fold_matches_fit():
     X, y = load_wine(return_X_y=True)
     y_noisy, _ = flip_labels(y, 0.1, random_state=0)
     det = GradientOutlierDetector(
-        timing="out_of_fold", cv=3, contamination=0.1, random_state=0
+        timing="out_of_fold", cv=3, contamination=0.1, patience=1, random_state=0
     ).fit(X, y_noisy)
     report = det.report(X, y_noisy, training=True).sort_index()
     np.testing.assert_allclose(report["score"], det.train_scores_)

@@ -14,6 +14,7 @@ from torch import nn
 
 from skogad import GradientOutlierDetector
 from skogad.noise import flip_labels
+from tests._helpers import loop_gradients
 
 transformers = pytest.importorskip("transformers")
 
@@ -24,6 +25,7 @@ VOCAB = 100
 PAD = 0
 LENGTH = 16
 HIDDEN = 32
+CE = nn.functional.cross_entropy
 
 
 def tiny_bert(n_layers):
@@ -92,18 +94,6 @@ def token_net(**kwargs):
     return NeuralNetClassifier(TinyBertClassifier, **params)
 
 
-def per_sample_loop(module, X, y, names):
-    module.eval()
-    params = dict(module.named_parameters())
-    rows = []
-    for i in range(len(X)):
-        module.zero_grad()
-        logits = module(torch.from_numpy(X[i : i + 1]))
-        nn.functional.cross_entropy(logits, torch.from_numpy(y[i : i + 1])).backward()
-        rows.append(torch.cat([params[n].grad.reshape(-1) for n in names]))
-    return torch.stack(rows).numpy()
-
-
 def test_flags_flipped_labels_on_token_ids():
     X, y = token_task(400)
     y_noisy, flipped = flip_labels(y, 0.15, random_state=0)
@@ -139,7 +129,7 @@ def test_gradients_match_a_per_sample_loop():
     G = det.gradients(X, y, params="all")
     module = det.nets_[0].module_
     names = det.param_names_
-    expected = per_sample_loop(module, X, y, names)
+    expected = loop_gradients(module, CE, X, y, names).numpy()
     assert G.shape == expected.shape
     assert G.shape[1] == sum(p.numel() for p in module.parameters())
     np.testing.assert_allclose(G, expected, atol=1e-5)
@@ -158,7 +148,8 @@ def test_only_trainable_parameters_with_a_frozen_encoder():
     assert det.param_names_ == ["head.weight", "head.bias"]
     G = det.gradients(X, y, params="all")
     assert G.shape == (len(X), HIDDEN * 2 + 2)
-    expected = per_sample_loop(det.nets_[0].module_, X[:6], y[:6], det.param_names_)
+    module, names = det.nets_[0].module_, det.param_names_
+    expected = loop_gradients(module, CE, X[:6], y[:6], names).numpy()
     np.testing.assert_allclose(G[:6], expected, atol=1e-5)
 
 

@@ -3,6 +3,10 @@
 - `skogad._cli.main`: arguments and exit codes;
 - `skogad._cli.clean`: the ``clean`` job (table in, kept rows and report out);
 - `skogad._cli.tables`: reading, encoding and writing tables;
+- `skogad._cli.outputs`: output paths checked up front, written to temporary
+  files and renamed into place together;
+- `skogad._cli.reports`: the report in CSV, Markdown or HTML, with nothing in
+  it that a spreadsheet or browser would run;
 - `skogad._cli.demo`: the ``demo`` command.
 """
 

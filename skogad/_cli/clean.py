@@ -2,48 +2,82 @@
 
 `clean_table` is the whole job, callable from Python; ``skogad._cli`` only
 parses the command line and turns `InputError` into a message and an exit
-code. Every check on the user's files and columns runs before the network
-is trained, so a mistake costs seconds, and nothing is written until the
-detector has finished.
+code. The job runs in this order, so that a mistake costs seconds and a
+failure changes no file:
+
+1. every output is resolved and checked (`_plan`): folders there and
+   writable, no clash with the input, with each other or with a folder;
+2. the table is read and its columns and values checked;
+3. only then are torch and the network loaded, and the network trained;
+4. every output is written in full to a temporary file beside it
+   (`skogad._cli.outputs.Staged`), and only then are they renamed into
+   place, one after the other in a fixed order: the plots, the report, the
+   kept rows last. A job that stops before that changes nothing. One killed
+   between two renames can leave new plots or a new report beside the
+   previous kept rows, never new kept rows beside a previous report.
 """
 
 import difflib
-import html
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from skogad._cli.outputs import (
+    Staged,
+    check_destination,
+    check_folder,
+    interrupts_held,
+    modes,
+)
+from skogad._cli.reports import REPORT_FORMATS, report_facts, write_report
 from skogad._cli.tables import (
     InputError,
+    compression,
+    derived_name,
+    infinite_values,
     input_format,
+    load_table,
     make_encoder,
-    read_table,
+    printable,
+    separator_name,
     table_format,
-    write_table,
+    write_rows,
 )
-from skogad._detector import GradientOutlierDetector
-from skogad._nets import LinearModel
 from skogad._optional import require
 
 MIN_ROWS = 20
-REPORT_FORMATS = {
-    ".csv": "csv",
-    ".html": "html",
-    ".htm": "html",
-    ".md": "markdown",
-    ".markdown": "markdown",
-}
-MODELS = {"mlp": None, "linear": LinearModel}
+MODELS = ("mlp", "linear")
+TASKS = ("auto", "classification", "regression")
 TRUE_WORDS = {"1", "true", "yes", "y", "t"}
 FALSE_WORDS = {"0", "false", "no", "n", "f", ""}
+PLOTS = ("scores.png", "gradients_pca.png", "trim_curve.png")
 
 
-def _paths(data, out, report, overwrite_input):
+# ----------------------------------------------------------- the outputs
+@dataclass
+class _Plan:
+    """Every path the job reads or writes, checked before any work."""
+
+    data: Path
+    fmt: str
+    out: Path
+    report: Path
+    report_format: str
+    plots: Path | None
+    plot_names: tuple
+    file_mode: int  # outputs derived from the input: its mode at most
+    out_mode: int  # the kept rows: the input's own mode when they replace it
+    folder_mode: int  # a new --plots folder
+    group: int | None  # the input's group, which the outputs try to keep
+
+
+def _plan(data, out, report, plots, with_truth, overwrite_input):
     data = Path(data)
     fmt = input_format(data)
-    out = Path(out) if out else data.with_name(f"{data.stem}.clean{data.suffix}")
-    report = Path(report) if report else data.with_name(f"{data.stem}.report.csv")
+    out = Path(out) if out else derived_name(data, "clean")
+    report = Path(report) if report else derived_name(data, "report", ".csv")
     if table_format(out) != fmt:
         raise InputError(
             f"--out {out} must be a {fmt.upper()} file like the input (the kept "
@@ -69,15 +103,38 @@ def _paths(data, out, report, overwrite_input):
         )
     if out.resolve() == report.resolve():
         raise InputError("--out and --report name the same file.")
-    for flag, path in (("--out", out), ("--report", report)):
-        folder = path.resolve().parent
-        if not folder.is_dir():
-            raise InputError(f"{flag} {path}: the folder {folder} does not exist.")
-        if not os.access(folder, os.W_OK):
-            raise InputError(f"{flag} {path}: the folder {folder} is not writable.")
-    return data, fmt, out, report, report_format
+    check_destination("--out", out)
+    check_destination("--report", report)
+    names = PLOTS if with_truth else PLOTS[:2]
+    if plots is not None:
+        plots = Path(plots)
+        if plots.resolve() in (out.resolve(), report.resolve()):
+            raise InputError(f"--plots {plots} is also the name of --out or --report.")
+        if plots.is_dir():
+            check_folder("--plots", plots, plots)
+            for name in names:
+                if (plots / name).is_dir():
+                    raise InputError(
+                        f"--plots {plots}: {plots / name} is a folder; the plot "
+                        "of that name cannot replace it."
+                    )
+        elif plots.exists():
+            raise InputError(f"--plots {plots} is a file; name a folder.")
+        else:
+            check_folder("--plots", plots, plots.parent)
+    return _Plan(
+        data,
+        fmt,
+        out,
+        report,
+        report_format,
+        plots,
+        names,
+        *modes(data, replaces_input=bool(same)),
+    )
 
 
+# ------------------------------------------------------------ the columns
 def _column(typed, name, flag):
     if name in typed.columns:
         return name
@@ -133,77 +190,33 @@ def _check_target(y, name):
         )
 
 
-def _markdown_table(frame):
-    def cell(value):
-        if isinstance(value, float | np.floating):
-            return f"{value:.4g}"
-        return str(value).replace("|", "\\|")
-
-    columns = [frame.index.name or "row", *map(str, frame.columns)]
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for index, values in zip(frame.index, frame.itertuples(index=False)):
-        lines.append("| " + " | ".join(map(cell, (index, *values))) + " |")
-    return "\n".join(lines)
-
-
-def _write_whole(path, write):
-    """``write(temporary path)``, then rename it to ``path``.
-
-    A write that fails half-way (a full disk) leaves ``path`` as it was, which
-    matters when ``path`` is the input (``--overwrite-input``).
-    """
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.skogad-partial")
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def write_report(report, path, report_format, header):
-    """Write the report; Markdown and HTML get ``header`` (a list of lines) on top.
-
-    CSV reports stay a plain table, readable by any CSV reader.
-    """
-    path = Path(path)
-    if report_format == "csv":
-        report.to_csv(path)
-    elif report_format == "markdown":
-        path.write_text("\n".join(header) + "\n\n" + _markdown_table(report) + "\n")
-    else:
-        body = "\n".join(f"<pre>{html.escape(line)}</pre>" for line in header)
-        path.write_text(
-            "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>skogad "
-            f"report</title></head><body>\n{body}\n{report.to_html()}\n</body></html>\n"
+def _check_finite(columns):
+    for name, mask in infinite_values(columns).items():
+        value = columns[name][mask].iloc[0]
+        raise InputError(
+            f"Column {name!r} holds an infinite value ({value}) in "
+            f"{_rows(mask, columns.index)}: write a number there, or leave the "
+            "cell empty to mark it missing."
         )
 
 
-def _header(data, target, y, detector, account, encoder, flagged):
-    if hasattr(detector, "classes_"):
-        kind = f"classification, {len(detector.classes_)} classes"
-    else:
-        kind = "regression"
-    return [
-        f"# skogad report: {data.name}",
-        "",
-        f"- rows: {len(y)}; target: {target!r} ({kind})",
-        f"- detector: {detector!r}",
-        f"- flagged: {flagged.sum()} rows ({flagged.mean():.1%}), those scoring "
-        f"below {detector.offset_:.4g}",
-        "- encoding of the features:",
-        *(f"  - {line}" for line in account),
-        "",
-        "```",
-        repr(encoder),
-        "```",
-    ]
+# ------------------------------------------------------------ the report
+def _stored_index(report, source, positions):
+    """A Parquet file's stored index, as the report's first columns."""
+    index = source.index
+    for level in range(index.nlevels):
+        name = index.names[level]
+        if name is None:
+            name = "index" if index.nlevels == 1 else f"index_{level}"
+        name = str(name)
+        while name in report.columns or name == "row":
+            name = f"input_{name}"
+        report.insert(level, name, index.get_level_values(level)[positions])
 
 
-def _plots(directory, detector, X, y, flagged, truth):
+def _pictures(detector, X, y, flagged, truth):
     from skogad.plots import plot_gradient_pca, plot_scores, plot_trim_curve
 
-    directory.mkdir(parents=True, exist_ok=True)
     axes = {
         "scores.png": plot_scores(detector.train_scores_, detector.offset_),
         "gradients_pca.png": plot_gradient_pca(
@@ -214,13 +227,41 @@ def _plots(directory, detector, X, y, flagged, truth):
         axes["trim_curve.png"] = plot_trim_curve(
             detector.train_scores_, truth, threshold=detector.offset_
         )
+    return {name: ax.figure for name, ax in axes.items()}
+
+
+def _stage(staged, plan, report, summary, source, kept, pictures):
+    """Stage every output, in the order they are renamed: kept rows last."""
     written = []
-    for name, ax in axes.items():
-        ax.figure.savefig(directory / name, dpi=120)
-        written.append(directory / name)
-    return written
+    if pictures:
+        if plan.plots.is_dir():
+            for name, figure in pictures.items():
+                staged.file(plan.plots / name, _png(figure), plan.file_mode)
+        else:
+            folder = staged.folder(plan.plots, plan.folder_mode)
+            for name, figure in pictures.items():
+                staged.new_file(folder / name, _png(figure), plan.file_mode)
+        written += [plan.plots / name for name in pictures]
+    staged.file(
+        plan.report,
+        lambda handle: write_report(report, handle, plan.report_format, summary),
+        plan.file_mode,
+    )
+    method = compression(plan.out)
+    member = plan.out.name[: -len(plan.out.suffix)] if method else None
+    staged.file(
+        plan.out,
+        lambda handle: write_rows(source, kept, handle, method, member),
+        plan.out_mode,
+    )
+    return [plan.out, plan.report, *written]
 
 
+def _png(figure):
+    return lambda handle: figure.savefig(handle, format="png", dpi=120)
+
+
+# ---------------------------------------------------------------- the job
 def clean_table(
     data,
     target,
@@ -229,11 +270,13 @@ def clean_table(
     report=None,
     contamination="auto",
     model="mlp",
+    task="auto",
     cv=None,
     seed=0,
     plots=None,
     truth=None,
     ignore=(),
+    sep=None,
     overwrite_input=False,
     verbose=0,
     echo=print,
@@ -241,7 +284,8 @@ def clean_table(
     """Flag the suspicious rows of a CSV or Parquet table; write the rest.
 
     Parameters are those of ``skogad clean`` (see ``skogad clean --help``).
-    ``echo`` receives the lines the command prints.
+    ``echo`` receives the lines the command prints, control characters
+    escaped.
 
     Returns
     -------
@@ -250,14 +294,24 @@ def clean_table(
         array over the rows), ``files`` (paths written) and, with ``truth``,
         ``precision`` and ``recall`` of the flags.
     """
+
+    def say(line):
+        echo(printable(line))
+
     if model not in MODELS:
         raise InputError(f"--model must be one of {', '.join(MODELS)}; got {model!r}.")
-    data, fmt, out, report_path, report_format = _paths(
-        data, out, report, overwrite_input
-    )
+    if task not in TASKS:
+        raise InputError(f"--task must be one of {', '.join(TASKS)}; got {task!r}.")
+    if truth is not None and truth == target:
+        raise InputError(
+            f"--truth and --target name the same column {target!r}: --truth marks "
+            "rows known to be bad, to measure the flags against."
+        )
+    plan = _plan(data, out, report, plots, truth is not None, overwrite_input)
     if plots is not None:
         require("matplotlib", "--plots")
-    raw, typed = read_table(data)
+    source = load_table(plan.data, sep=sep)
+    typed = source.typed
     target = _column(typed, target, "--target")
     dropped = [target]
     known_bad = None
@@ -267,40 +321,64 @@ def clean_table(
     dropped += [_column(typed, name, "--ignore") for name in ignore]
     y = typed[target]
     _check_target(y, target)
+    _check_finite(typed[[target]])
     features, encoder, account = make_encoder(typed.drop(columns=dropped))
-    echo(f"Read {len(typed)} rows and {typed.shape[1]} columns from {data}.")
+    _check_finite(features)
+    how = f" ({separator_name(source.sep)})" if source.sep else ""
+    say(f"Read {len(typed)} rows and {typed.shape[1]} columns from {plan.data}{how}.")
     for line in account:
-        echo(f"  {line}")
+        say(f"  {line}")
     X = encoder.fit_transform(features)
 
+    # torch loads here, once the files and the data have passed every check.
+    from skogad._detector import GradientOutlierDetector
+    from skogad._nets import LinearModel
+
     detector = GradientOutlierDetector(
-        MODELS[model],
+        LinearModel if model == "linear" else None,
         timing="out_of_fold" if cv else "early_stopping",
         cv=cv or 5,
         contamination=contamination,
+        task=task,
         random_state=seed,
         verbose=verbose,
     )
     flagged = detector.fit_predict(X, y.to_numpy()) == -1
-    # Reported by position, then relabelled: a Parquet index may repeat.
     table = detector.report(X.reset_index(drop=True), y.to_numpy(), training=True)
     positions = table.index.to_numpy()
     if known_bad is not None:
         table["known_bad"] = known_bad[positions]
-    table.index = typed.index[positions].rename(typed.index.name or "row")
-
-    kept = raw.iloc[np.flatnonzero(~flagged)]
-    _write_whole(out, lambda path: write_table(kept, path, fmt))
-    header = _header(data, target, y, detector, account, encoder, flagged)
-    _write_whole(
-        report_path, lambda path: write_report(table, path, report_format, header)
-    )
-    files = [out, report_path]
+    table.index = table.index.rename("row")  # 0 = the first data row
+    if source.index is not None:
+        _stored_index(table, source, positions)
+    pictures = None
     if plots is not None:
-        files += _plots(Path(plots), detector, X, y.to_numpy(), flagged, known_bad)
+        pictures = _pictures(detector, X, y.to_numpy(), flagged, known_bad)
+    summary = report_facts(plan.data, target, y, detector, account, encoder, flagged)
 
+    staged = Staged(plan.group)
+    try:
+        try:
+            files = _stage(
+                staged, plan, table, summary, source, np.flatnonzero(~flagged), pictures
+            )
+        except OSError as exc:
+            raise InputError(
+                f"could not write {exc.filename or 'an output'} "
+                f"({exc.strerror or exc}); no output was changed."
+            ) from exc
+        with interrupts_held():
+            staged.commit()
+            result = _summary(say, table, detector, flagged, known_bad, truth, files)
+    except BaseException:
+        staged.discard()
+        raise
+    return result
+
+
+def _summary(say, table, detector, flagged, known_bad, truth, files):
     result = {"report": table, "detector": detector, "flagged": flagged}
-    echo(
+    say(
         f"Flagged {flagged.sum()} of {len(flagged)} rows ({flagged.mean():.1%}); "
         f"kept {(~flagged).sum()}."
     )
@@ -308,14 +386,20 @@ def clean_table(
         hits = np.sum(flagged & known_bad)
         result["precision"] = hits / max(flagged.sum(), 1)
         result["recall"] = hits / max(known_bad.sum(), 1)
-        echo(
+        say(
             f"Against --truth {truth!r} ({known_bad.sum()} known bad rows): "
             f"precision {result['precision']:.2f}, recall {result['recall']:.2f}."
         )
-    shown = table.head(10)
-    echo("The most suspicious rows (rank 1 = most):")
-    echo(shown.to_string(float_format=lambda v: f"{v:.3f}"))
+    shown = table.head(10).copy()
+    for name in shown.columns:
+        if shown[name].dtype.kind not in "biufcmM":
+            shown[name] = (
+                shown[name].astype(object).map(lambda v: printable(v, newlines=False))
+            )
+    shown.columns = [printable(c, newlines=False) for c in shown.columns]
+    say("The most suspicious rows (rank 1 = most):")
+    say(shown.to_string(float_format=lambda v: f"{v:.3f}"))
     for path in files:
-        echo(f"Wrote {path}")
+        say(f"Wrote {path}")
     result["files"] = files
     return result

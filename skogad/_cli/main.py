@@ -5,11 +5,19 @@ import sys
 
 EXIT_CODES = """\
 exit status:
-  0  done
-  1  a problem with the data or the files: the message says what to fix
-     (problems with the data are found before anything is written)
-  2  a mistake on the command line (an unknown option, a missing argument)
+    0  done
+    1  a problem with the data or the files: the message says what to fix
+       (found before any work where it can be: paths, columns, values)
+    2  a mistake on the command line (an unknown option, a missing argument)
+  130  interrupted (Ctrl-C): nothing was written or changed
 """
+SEPARATOR_WORDS = {
+    "comma": ",",
+    "tab": "\t",
+    "\\t": "\t",
+    "semicolon": ";",
+    "pipe": "|",
+}
 
 
 def _fraction(text):
@@ -34,6 +42,16 @@ def _folds(text):
     if value < 2:
         raise argparse.ArgumentTypeError(f"must be an integer of 2 or more: {text!r}")
     return value
+
+
+def _separator(text):
+    sep = SEPARATOR_WORDS.get(text.lower(), text)
+    if len(sep) != 1 or sep in '"\r\n':
+        raise argparse.ArgumentTypeError(
+            "must be one character other than a quote or a line break, or "
+            f"comma, tab, semicolon, pipe; got {text!r}"
+        )
+    return sep
 
 
 def _parser():
@@ -82,27 +100,55 @@ by how unusual its loss gradient is, and write
             its probability.
 Numeric columns are imputed (median) and standardized; other columns are
 one-hot encoded with missing values as a category; identifier columns are
-dropped. The command prints what it did with each column. The input file
-is never modified unless --out names it and --overwrite-input is given.""",
+dropped. The command prints what it did with each column.
+
+DATA is a CSV or TSV file, plain or compressed (.csv.gz, .csv.bz2,
+.csv.xz, .csv.zip, the same for .tsv), or a Parquet file. A .csv file may
+be separated by commas, tabs, semicolons or pipes: the command finds which
+from its first lines and says which it used (or give --sep).
+
+What it promises:
+  - the input file is never modified, unless --out names it and
+    --overwrite-input is given;
+  - every row is accounted for exactly once: each row is in REPORT, and
+    each row not flagged is in CLEAN, byte for byte as in DATA (a CSV's
+    quoting, line ends and short rows as they were; Parquet's columns,
+    types and stored index as they were, nothing added);
+  - all outputs are new, or none is changed: every output path is checked
+    before any work, and the outputs are written in full to temporary files
+    beside them, then renamed into place (plots, REPORT, then CLEAN), so a
+    new CLEAN never sits beside a previous REPORT; outputs get the input's
+    permissions at most;
+  - nothing in a report runs: in a CSV report, text cells that a
+    spreadsheet would run as a formula (starting with = + - @ | %, a tab or
+    a carriage return) start with a ' (as OWASP recommends); Markdown and
+    HTML reports escape the data's text; printed text has its control
+    characters escaped. CLEAN is never altered this way.""",
         epilog="example:\n  skogad make-example churn.csv\n"
         "  skogad clean churn.csv --target churned --truth planted_error "
         "--plots plots/\n\n" + EXIT_CODES,
     )
-    clean.add_argument("data", metavar="DATA", help="a .csv, .tsv or .parquet file")
+    clean.add_argument(
+        "data",
+        metavar="DATA",
+        help="a .csv, .tsv (either may end in .gz, .bz2, .xz or .zip) or .parquet file",
+    )
     clean.add_argument(
         "--target", required=True, metavar="COLUMN", help="the label column"
     )
     clean.add_argument(
         "--out",
         metavar="CLEAN",
-        help="where the kept rows go, in DATA's format (default: DATA's name "
-        "with .clean before the suffix, e.g. churn.clean.csv)",
+        help="where the kept rows go, in DATA's format, compressed as its "
+        "name says (default: DATA's name with .clean before the suffix, e.g. "
+        "churn.clean.csv, churn.clean.csv.gz)",
     )
     clean.add_argument(
         "--report",
         metavar="REPORT",
         help="the per-row report: .csv, .html or .md, by its suffix (default: "
-        "DATA's name with .report.csv)",
+        "DATA's name with .report.csv); in a CSV report, text cells a "
+        "spreadsheet would run as formulas start with a '",
     )
     clean.add_argument(
         "--contamination",
@@ -119,6 +165,22 @@ is never modified unless --out names it and --overwrite-input is given.""",
         default="mlp",
         help="network whose gradients are analysed: a 2-hidden-layer MLP "
         "(default) or a linear model",
+    )
+    clean.add_argument(
+        "--task",
+        choices=["auto", "classification", "regression"],
+        default="auto",
+        help="what the target is: 'auto' (default) decides from its values "
+        "(text and two values: labels; fractional numbers: a quantity; whole "
+        "numbers: labels while the classes average 10 rows or more)",
+    )
+    clean.add_argument(
+        "--sep",
+        type=_separator,
+        metavar="SEP",
+        help="the separator of a CSV or TSV file: one character, or comma, "
+        "tab, semicolon, pipe (default: a tab for .tsv; for .csv, whichever of "
+        "these splits the first lines consistently)",
     )
     clean.add_argument(
         "--cv",
@@ -196,20 +258,38 @@ is never modified unless --out names it and --overwrite-input is given.""",
 def _make_example(args):
     from pathlib import Path
 
-    from skogad._cli.tables import InputError, table_format, write_table
+    from skogad._cli.outputs import Staged, check_destination, umask
+    from skogad._cli.tables import (
+        InputError,
+        compression,
+        table_format,
+        write_table,
+    )
     from skogad.datasets import make_churn_table
 
     path = Path(args.path)
     fmt = table_format(path)
     if path.exists() and not args.force:
         raise InputError(f"{path} exists; pass --force to replace it.")
+    check_destination("PATH", path)
     if args.rows < 20:
         raise InputError(f"--rows must be at least 20, got {args.rows}.")
     try:
         table = make_churn_table(args.rows, noise=args.noise, random_state=args.seed)
     except ValueError as exc:
         raise InputError(str(exc)) from exc
-    write_table(table, path, fmt)
+    member = path.name[: -len(path.suffix)] if compression(path) else None
+    staged = Staged()
+    try:
+        staged.file(
+            path,
+            lambda handle: write_table(table, handle, fmt, compression(path), member),
+            0o666 & ~umask(),
+        )
+        staged.commit()
+    except BaseException:
+        staged.discard()
+        raise
     print(
         f"Wrote {path}: {len(table)} rows, {table['planted_error'].sum()} planted "
         "label errors. Try:\n"
@@ -220,6 +300,19 @@ def _make_example(args):
 def main(argv=None):
     parser = _parser()
     args = parser.parse_args(argv)
+    try:
+        return _run(parser, args)
+    except KeyboardInterrupt:
+        # clean and make-example rename their outputs into place last, with
+        # Ctrl-C held off: interrupted, they have written nothing.
+        print(
+            f"skogad {args.command}: interrupted; nothing was written",
+            file=sys.stderr,
+        )
+        return 130
+
+
+def _run(parser, args):
     if args.command == "demo":
         from skogad._cli.demo import run_demo
 
@@ -230,7 +323,14 @@ def main(argv=None):
         run_demo(args.dataset, args.noise, args.contamination, args.seed)
         return 0
 
-    from skogad._cli.tables import InputError
+    if args.command == "clean" and args.truth is not None:
+        if args.truth == args.target:
+            parser.error(
+                f"--truth and --target name the same column {args.target!r}: "
+                "--truth marks rows known to be bad, to measure the flags "
+                "against the labels; it cannot be the labels themselves"
+            )
+    from skogad._cli.tables import InputError, printable
 
     try:
         if args.command == "make-example":
@@ -245,17 +345,20 @@ def main(argv=None):
             report=args.report,
             contamination=args.contamination,
             model=args.model,
+            task=args.task,
             cv=args.cv,
             seed=args.seed,
             plots=args.plots,
             truth=args.truth,
             ignore=args.ignore,
+            sep=args.sep,
             overwrite_input=args.overwrite_input,
             verbose=int(args.verbose or (not args.quiet and sys.stderr.isatty())),
             echo=(lambda *a: None) if args.quiet else print,
         )
     except (InputError, ImportError, OSError, ValueError, FloatingPointError) as exc:
-        print(f"skogad {args.command}: error: {exc}", file=sys.stderr)
+        message = printable(exc, newlines=False)
+        print(f"skogad {args.command}: error: {message}", file=sys.stderr)
         return 1
     return 0
 

@@ -1,19 +1,28 @@
 """Tables for the command line: read, encode for the net, write back unchanged.
 
-A CSV is read twice: once as text (every value kept exactly as written, so
-the kept rows are written back unchanged) and once with pandas' type
-inference (what the encoder sees). Parquet files keep their types and are
-read once.
+A CSV or TSV file (plain or compressed) is read as text, record by record
+with the csv module, and each record's exact source text is kept: the kept
+rows are written back byte for byte, with their quoting, line ends and short
+rows as they were. pandas' type inference on the same text gives what the
+encoder sees. A Parquet file is read with pyarrow, and the kept rows are
+taken from the Arrow table, so columns, types, metadata and a stored index
+stay as they were and nothing is added.
 """
 
+import bz2
+import contextlib
 import csv
+import gzip
+import io
+import itertools
+import lzma
+import os
+import re
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from skogad._optional import require
 
@@ -24,24 +33,85 @@ FORMATS = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
+COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zip": "zip"}
 SEPARATORS = {"csv": ",", "tsv": "\t"}
+# What a .csv file may be separated by, in the order preferred on a tie.
+CANDIDATE_SEPARATORS = (",", "\t", ";", "|")
+SEPARATOR_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
+SNIFF_RECORDS = 50
+SNIFF_CHARACTERS = 1 << 16
 MAX_CATEGORIES = 20
 MISSING = "(missing)"
+
+# C0 and C1 controls (an ESC starts a terminal escape sequence, a BEL rings)
+# and the characters that reorder or break the text a terminal shows.
+_CONTROLS = (
+    "\x00-\x09\x0b-\x1f\x7f-\x9f"
+    "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+)
+_CONTROL = re.compile(f"[{_CONTROLS}]")
+_CONTROL_OR_NEWLINE = re.compile(f"[{_CONTROLS}\n]")
 
 
 class InputError(Exception):
     """A problem with the user's data or files, worded as what to fix."""
 
 
+def printable(text, *, newlines=True):
+    """``text`` with control characters escaped (``\\x1b``), safe to print.
+
+    Column names, labels and file names come from the user's data, and reach
+    the terminal through the command's messages. Newlines are kept unless
+    ``newlines`` is false (a message that must stay one line).
+    """
+    pattern = _CONTROL if newlines else _CONTROL_OR_NEWLINE
+
+    def escape(match):
+        code = ord(match.group())
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return pattern.sub(escape, str(text))
+
+
+def _name_parts(path):
+    """(stem, table suffix, compression suffix or "") of a file name."""
+    stem, suffix = os.path.splitext(Path(path).name)
+    compression = ""
+    if suffix.lower() in COMPRESSIONS:
+        compression = suffix
+        stem, suffix = os.path.splitext(stem)
+    return stem, suffix, compression
+
+
 def table_format(path):
-    """``"csv"``, ``"tsv"`` or ``"parquet"``, from the file name's suffix."""
-    fmt = FORMATS.get(Path(path).suffix.lower())
-    if fmt is None:
+    """``"csv"``, ``"tsv"`` or ``"parquet"``, from the file name's suffixes.
+
+    A CSV or TSV file may be compressed: ``churn.csv.gz``, ``.bz2``, ``.xz``,
+    ``.zip``.
+    """
+    _, suffix, compression = _name_parts(path)
+    fmt = FORMATS.get(suffix.lower())
+    if fmt is None or (compression and fmt not in SEPARATORS):
         raise InputError(
-            f"{path}: unknown file type {Path(path).suffix!r}; use one of "
-            f"{', '.join(sorted(FORMATS))}."
+            f"{path}: unknown file type {suffix + compression!r}; use one of "
+            f"{', '.join(sorted(FORMATS))} (a CSV or TSV file may be "
+            f"compressed: {', '.join(COMPRESSIONS)})."
         )
     return fmt
+
+
+def compression(path):
+    """``"gzip"``, ``"bz2"``, ``"xz"``, ``"zip"`` or None, from the name."""
+    return COMPRESSIONS.get(_name_parts(path)[2].lower())
+
+
+def derived_name(path, tag, suffix=None):
+    """``churn.csv.gz`` tagged ``clean``: ``churn.clean.csv.gz``.
+
+    With ``suffix``, that replaces both suffixes: ``churn.report.csv``.
+    """
+    stem, own, compressed = _name_parts(path)
+    return Path(path).with_name(f"{stem}.{tag}{suffix or own + compressed}")
 
 
 def input_format(path):
@@ -53,59 +123,318 @@ def input_format(path):
     return table_format(path)
 
 
-def read_table(path):
+def separator_name(sep):
+    """``"comma-separated"``, or ``"separated by '#'"`` for an unusual one."""
+    if sep in SEPARATOR_NAMES:
+        return f"{SEPARATOR_NAMES[sep]}-separated"
+    return f"separated by {sep!r}"
+
+
+@dataclass
+class Table:
+    """A table as read: what the encoder sees, and what writes rows back.
+
+    Attributes
+    ----------
+    path : Path
+    fmt : str
+        ``"csv"``, ``"tsv"`` or ``"parquet"``.
+    typed : pandas.DataFrame
+        Inferred types, unique column names, the index 0 to n-1 (positions).
+    raw : pandas.DataFrame
+        CSV: every cell as its text, the header cells exactly as written.
+        Parquet: the frame as pandas reads it, stored index included.
+    sep : str or None
+        The separator of a CSV or TSV file.
+    header, records : str, list of str
+        CSV: the source text of the header and of each row, line end
+        included.
+    arrow : pyarrow.Table or None
+        Parquet: the table as stored.
+    index : pandas.Index or None
+        Parquet: an index stored in the file's columns (by pandas), which the
+        kept rows keep; None if there is none.
+    """
+
+    path: Path
+    fmt: str
+    typed: object
+    raw: object
+    sep: str | None = None
+    header: str | None = None
+    records: list | None = None
+    arrow: object = None
+    index: object = None
+
+
+def read_table(path, sep=None):
     """Read a table; return ``(raw, typed)`` DataFrames with the same rows.
 
-    ``raw`` is what gets written back (for CSV, every value as its text and
-    the header cells exactly as in the file); ``typed`` has inferred types and
-    unique column names, for the encoder.
+    See `Table` for what they hold, and `load_table` for everything read.
+    """
+    table = load_table(path, sep=sep)
+    return table.raw, table.typed
+
+
+def load_table(path, sep=None):
+    """Read a CSV, TSV (plain or compressed) or Parquet file into a `Table`.
+
+    ``sep`` (CSV and TSV only) is the separator; by default a TSV file's is a
+    tab, and a CSV file's is whichever of comma, tab, semicolon and pipe
+    splits its first records most consistently (see `sniff_separator`).
     """
     pd = require("pandas", "Reading tables")
     path = Path(path)
     fmt = input_format(path)
+    if fmt == "parquet":
+        if sep is not None:
+            raise InputError(f"--sep applies to CSV and TSV files, not to {path}.")
+        return _load_parquet(path, pd)
+    label = fmt.upper()
     try:
-        if fmt == "parquet":
-            require("pyarrow", "Reading Parquet")
-            typed = pd.read_parquet(path)
-            return typed, typed
-        sep = SEPARATORS[fmt]
-        with path.open(newline="", encoding="utf-8") as handle:
-            header = next(csv.reader(handle, delimiter=sep), None)
-        if not header:
-            raise InputError(f"{path} is empty: it has no header row.")
-        raw = pd.read_csv(
-            path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8"
-        )
-        typed = pd.read_csv(path, sep=sep, encoding="utf-8")
-    except InputError:
-        raise
+        text = _read_text(path, compression(path))
     except UnicodeDecodeError as exc:
         raise InputError(f"{path} is not UTF-8 text ({exc.reason}).") from exc
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise InputError(f"{path} could not be read as {fmt.upper()}: {exc}") from exc
-    # Rows longer than the header make pandas turn the first cells into an
-    # index: refuse rather than lose them.
-    if not isinstance(raw.index, pd.RangeIndex) or len(header) != raw.shape[1]:
+    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:
+        raise InputError(f"{path} could not be read as {label}: {exc}") from exc
+    # A byte order mark is not part of the first header cell (pandas drops it
+    # too); it is kept on the header's text, which is written back as it was.
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    text = text[len(bom) :]
+    if sep is None:
+        sep = SEPARATORS[fmt] if fmt == "tsv" else sniff_separator(text)
+    try:
+        records = list(_records(text, sep))
+        typed = pd.read_csv(io.StringIO(text), sep=sep) if records else None
+    except (csv.Error, ValueError, pd.errors.ParserError) as exc:
+        raise InputError(f"{path} could not be read as {label}: {exc}") from exc
+    if not records:
+        raise InputError(f"{path} is empty: it has no header row.")
+    (header_cells, header), *rows = records
+    header = bom + header
+    width = len(header_cells)
+    if any(len(cells) > width for cells, _ in rows):
         raise InputError(
-            f"{path} could not be read as {fmt.upper()}: some rows have more "
-            f"cells than its header ({len(header)})."
+            f"{path} could not be read as {label}: some rows have more cells "
+            f"than its header ({width})."
         )
-    raw.columns = header  # exactly as written (pandas renames blanks, repeats)
-    return raw, typed
+    if len(typed) != len(rows):
+        raise InputError(
+            f"{path} could not be read as {label}: pandas and the csv module "
+            f"find {len(typed)} and {len(rows)} rows in it."
+        )
+    # Short rows read as empty cells; they are written back as they were.
+    cells = [cells + [""] * (width - len(cells)) for cells, _ in rows]
+    raw = pd.DataFrame(cells, columns=range(width), dtype=object)
+    raw.columns = header_cells  # exactly as written (pandas renames blanks, repeats)
+    return Table(
+        path,
+        fmt,
+        typed,
+        raw,
+        sep=sep,
+        header=header,
+        records=[source for _, source in rows],
+    )
 
 
-def write_table(frame, path, fmt):
-    """Write ``frame`` as ``fmt``: no index for text, pandas' own for Parquet."""
+def _load_parquet(path, pd):
+    require("pyarrow", "Reading Parquet")
+    import pyarrow.parquet as pq
+
+    try:
+        arrow = pq.read_table(path)
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path} could not be read as PARQUET: {exc}") from exc
+    stored = (arrow.schema.pandas_metadata or {}).get("index_columns", [])
+    # A RangeIndex is stored as metadata (a dict), not as a column: it numbers
+    # the rows and means nothing more.
+    index = frame.index if any(isinstance(c, str) for c in stored) else None
+    typed = frame.reset_index(drop=True)
+    return Table(path, "parquet", typed, frame, arrow=arrow, index=index)
+
+
+def _read_text(path, method):
+    if method == "zip":
+        with zipfile.ZipFile(path) as archive:
+            members = [
+                m
+                for m in archive.infolist()
+                if not m.is_dir() and not m.filename.startswith("__MACOSX/")
+            ]
+            if len(members) != 1:
+                raise InputError(
+                    f"{path} holds {len(members)} files; a zipped table must hold "
+                    "exactly one."
+                )
+            data = archive.read(members[0])
+    else:
+        opener = {None: open, "gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
+        with opener[method](path, "rb") as handle:
+            data = handle.read()
+    return data.decode("utf-8")
+
+
+class _Tap:
+    """The lines of a text, with those handed out since the last `take`."""
+
+    def __init__(self, text):
+        self._lines = io.StringIO(text, newline="")  # line ends as written
+        self._taken = []
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        line = next(self._lines)
+        self._taken.append(line)
+        return line
+
+    def take(self):
+        text = "".join(self._taken)
+        self._taken.clear()
+        return text
+
+
+def _records(text, sep):
+    """Each record's cells and exact source text; blank lines are skipped.
+
+    The csv reader asks for a line at a time and returns as soon as a record
+    ends, so the lines taken between two records are the record's text,
+    embedded line breaks in quoted cells included.
+    """
+    lines = _Tap(text)
+    for cells in csv.reader(lines, delimiter=sep):
+        source = lines.take()
+        # as pandas does: skip lines of nothing but spaces, with no separator
+        if len(cells) > 1 or (cells and source.strip(" \t\r\n")):
+            yield cells, source
+
+
+def sniff_separator(text):
+    """The separator that splits the start of ``text`` most consistently.
+
+    Each of comma, tab, semicolon and pipe parses the first records; one
+    that makes every row as wide as the header wins, then one with no row
+    wider than the header, then the widest header, then the order above.
+    Comma when none splits the header.
+    """
+    sample = text[:SNIFF_CHARACTERS]
+    best, best_key = ",", None
+    for rank, sep in enumerate(CANDIDATE_SEPARATORS):
+        try:
+            rows = [
+                cells
+                for cells in itertools.islice(
+                    csv.reader(io.StringIO(sample, newline=""), delimiter=sep),
+                    SNIFF_RECORDS,
+                )
+                if cells
+            ]
+        except csv.Error:
+            continue
+        if len(sample) < len(text):
+            rows = rows[:-1]  # perhaps cut short
+        if not rows or len(rows[0]) < 2:
+            continue
+        width = len(rows[0])
+        key = (
+            all(len(cells) == width for cells in rows[1:]),
+            all(len(cells) <= width for cells in rows[1:]),
+            width,
+            -rank,
+        )
+        if best_key is None or key > best_key:
+            best, best_key = sep, key
+    return best
+
+
+@contextlib.contextmanager
+def compressed(handle, method, member):
+    """A binary stream into ``handle``, compressed by ``method`` (or not).
+
+    ``member`` names the file inside a zip archive and in a gzip header.
+    """
+    if method is None:
+        yield handle
+    elif method == "zip":
+        with (
+            zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive,
+            archive.open(member, "w") as stream,
+        ):
+            yield stream
+    elif method == "gzip":
+        with gzip.GzipFile(filename=member, mode="wb", fileobj=handle) as stream:
+            yield stream
+    elif method == "bz2":
+        with bz2.BZ2File(handle, "wb") as stream:
+            yield stream
+    else:
+        with lzma.LZMAFile(handle, "wb") as stream:
+            yield stream
+
+
+def write_rows(table, positions, handle, method=None, member=None):
+    """Write the rows of ``table`` at ``positions`` to the binary ``handle``.
+
+    CSV and TSV: the header and each row as their source text, so the kept
+    rows are byte for byte those of the input, compressed by ``method``.
+    Parquet: those rows of the Arrow table, schema and metadata as stored.
+    """
+    if table.fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        pq.write_table(table.arrow.take(np.asarray(positions, dtype=np.int64)), handle)
+        return
+    with compressed(handle, method, member) as stream:
+        stream.write(table.header.encode("utf-8"))
+        for start in range(0, len(positions), 10_000):
+            chunk = positions[start : start + 10_000]
+            stream.write("".join(table.records[i] for i in chunk).encode("utf-8"))
+
+
+def write_table(frame, target, fmt, method="infer", member="table"):
+    """Write ``frame`` as ``fmt`` to a path or a binary handle.
+
+    Text formats: no index, compressed by ``method`` ("infer": from the
+    path's name; ``member`` names the file in a zip archive). Parquet:
+    pandas' own (a RangeIndex as metadata, another index as columns).
+    """
     if fmt == "parquet":
         require("pyarrow", "Writing Parquet")
-        frame.to_parquet(path)
-    else:
-        frame.to_csv(path, sep=SEPARATORS[fmt], index=False)
+        frame.to_parquet(target)
+        return
+    if isinstance(target, str | os.PathLike):
+        if method == "infer":
+            method = compression(target)
+        stem, suffix, _ = _name_parts(target)
+        with open(target, "wb") as handle:
+            write_table(frame, handle, fmt, method, stem + suffix)
+        return
+    with compressed(target, None if method == "infer" else method, member) as stream:
+        text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
+        # CRLF, as RFC 4180 has it: Python's csv writer quotes a cell with a
+        # lone CR only when CR is part of the line terminator.
+        frame.to_csv(text, sep=SEPARATORS[fmt], index=False, lineterminator="\r\n")
+        text.flush()
+        text.detach()
 
 
 def _is_numeric(column):
     pd = require("pandas", "Encoding tables")
     return pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
+
+
+def infinite_values(features):
+    """``{column: mask}`` of the numeric columns holding +-inf, for a message."""
+    found = {}
+    for name, column in features.items():
+        if _is_numeric(column):
+            mask = np.isinf(column.to_numpy(dtype=float, na_value=np.nan))
+            if mask.any():
+                found[name] = mask
+    return found
 
 
 def make_encoder(features):
@@ -127,6 +456,13 @@ def make_encoder(features):
     account : list of str
         One line per kind of column.
     """
+    # Imported here: the command reads and checks the table before it loads
+    # scikit-learn's estimators (and torch, later).
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
     pd = require("pandas", "Encoding tables")
     numeric, categorical, empty, identifiers = [], [], [], []
     columns = {}

@@ -40,6 +40,7 @@ from skogad._gradients.projection import (
 __all__ = [
     "OUTPUTS",
     "auto_batch_size",
+    "check_parameter_selection",
     "gradient_array",
     "gradient_features",
     "iter_per_sample_gradients",
@@ -58,10 +59,40 @@ GPU_MEMORY_FRACTION = 0.5
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
-    """Turn ``"auto"`` (CUDA when available) or a device name into a device."""
+    """Turn ``"auto"`` (CUDA when available) or a device name into a device.
+
+    A device this machine does not have raises ``ValueError`` here, before
+    any work, rather than an ``AssertionError`` from deep inside torch once
+    a tensor is first moved there.
+    """
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a torch device: use 'auto', 'cpu', 'cuda' "
+            "or 'cuda:<index>'."
+        ) from exc
+    if resolved.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError(
+                f"device={device!r} asks for a CUDA GPU, and torch finds none "
+                "here (torch.cuda.is_available() is False): use device='cpu', or "
+                "'auto' to use a GPU only where there is one."
+            )
+        if resolved.index is not None and resolved.index >= count:
+            raise ValueError(
+                f"device={device!r} asks for CUDA GPU {resolved.index}, and this "
+                f"machine has {count} (0 to {count - 1})."
+            )
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(
+            f"device={device!r} asks for Apple's MPS, which torch cannot use "
+            "here: use device='cpu' or 'auto'."
+        )
+    return resolved
 
 
 def _last_layer_names(module: nn.Module) -> list[str]:
@@ -107,6 +138,7 @@ def select_parameters(module: nn.Module, params: str | Sequence[str]) -> list[st
         Parameter names, in the module's own order.
     """
     named = {n: p for n, p in module.named_parameters() if p.requires_grad}
+    check_parameter_selection(params)
     if isinstance(params, str):
         if params == "last":
             return _last_layer_names(module)
@@ -135,6 +167,26 @@ def select_parameters(module: nn.Module, params: str | Sequence[str]) -> list[st
             )
         wanted.update(hits)
     return [n for n in named if n in wanted]
+
+
+def check_parameter_selection(params: str | Sequence[str]) -> None:
+    """Refuse a ``params`` value that can select nothing, before any work.
+
+    Names are checked against a module by `select_parameters`; this checks
+    what needs no module, so that it can run before a network is trained.
+    """
+    if isinstance(params, str):
+        return
+    if not isinstance(params, list | tuple) or not params:
+        raise ValueError(
+            "params must be 'output', 'last', 'all' or a non-empty list of "
+            f"parameter or submodule names; got {params!r}."
+        )
+    bad = [item for item in params if not isinstance(item, str)]
+    if bad:
+        raise ValueError(
+            f"params names parameters or submodules by their names (str); got {bad!r}."
+        )
 
 
 @contextlib.contextmanager

@@ -1,0 +1,132 @@
+"""Helpers shared by the tests."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+# Detectors
+
+# For tests of behaviour rather than of detection quality: seeded, on the
+# CPU, and the default timing stopped at the first epoch whose held-out loss
+# does not improve (about 16 epochs on 300 rows, where timing="final" trains
+# all 100: a twelfth of the time).
+FAST = {"timing": "early_stopping", "patience": 1, "random_state": 0, "device": "cpu"}
+
+
+# Gradients
+
+
+def loop_gradients(module, loss_fn, X, y, names=None):
+    """The naive reference: one backward pass per sample, in eval mode.
+
+    ``X`` and ``y`` are tensors or numpy arrays; ``names`` are the parameters
+    whose gradients are concatenated, by default every trainable one. Returns
+    an ``(n_samples, n_parameters)`` tensor on the module's device and leaves
+    no gradient on the module.
+    """
+    module.eval()
+    X, y = torch.as_tensor(X), torch.as_tensor(y)
+    params = dict(module.named_parameters())
+    if names is None:
+        names = [name for name, p in params.items() if p.requires_grad]
+    rows = []
+    for i in range(len(X)):
+        module.zero_grad()
+        # .sum(): with reduction="none" the loss has one value per output
+        loss_fn(module(X[i : i + 1]), y[i : i + 1]).sum().backward()
+        rows.append(torch.cat([params[n].grad.reshape(-1) for n in names]))
+    module.zero_grad()
+    return torch.stack(rows)
+
+
+# Benchmarks
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+DASH = "—"  # what the benchmarks write where a cell has no number
+
+
+def _results_files():
+    return {
+        p.name: (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in (BENCHMARKS / "results").iterdir()
+    }
+
+
+def run_quick(script, out, *args, timeout=600):
+    """Run ``benchmarks/<script> --quick --out <out> *args``; return its Markdown.
+
+    Fails, with the end of the script's stderr, where the script fails,
+    writes other than one Markdown file to ``out``, or touches
+    ``benchmarks/results/``.
+    """
+    before = _results_files()
+    command = [sys.executable, str(BENCHMARKS / script), "--quick", "--out", str(out)]
+    result = subprocess.run(
+        [*command, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stderr[-5000:]
+    assert _results_files() == before, "the quick run wrote to benchmarks/results/"
+    written = sorted(Path(out).glob("*.md"))
+    assert len(written) == 1 and "_quick" in written[0].stem, written
+    return written[0].read_text()
+
+
+def _table_start(markdown, start):
+    """Index of the header line of the table ``start`` names: the header line
+    or the heading above the table, whole or its beginning (``"### moons"``
+    names ``"### moons: ..."``, not ``"### moons-20"``)."""
+    lines = markdown.splitlines()
+    found = [
+        i
+        for i, line in enumerate(lines)
+        if line.startswith(start) and not re.match(r"[\w-]", line[len(start) :])
+    ]
+    assert found, f"no line starts with {start!r}"
+    i = found[0]
+    while not lines[i].startswith("|"):
+        i += 1
+        assert i < len(lines) and not lines[i].startswith("#"), f"no table at {start!r}"
+    return lines, i
+
+
+def cells(line):
+    """The stripped cells of one Markdown table line."""
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def table_columns(markdown, start):
+    """The column names of the table `table_rows` reads."""
+    lines, i = _table_start(markdown, start)
+    return cells(lines[i])
+
+
+def table_rows(markdown, start):
+    """The body rows of a Markdown table, as lists of stripped cells.
+
+    Parameters
+    ----------
+    markdown : str
+        A benchmark's report.
+    start : str
+        The table's header line or its beginning (``"| task |"``), or a
+        heading line (``"### moons"``): then the first table under it.
+    """
+    lines, i = _table_start(markdown, start)
+    rows = []
+    for line in lines[i + 2 :]:  # past the header and its |---| line
+        if not line.startswith("|"):
+            break
+        rows.append(cells(line))
+    return rows
+
+
+def number(cell):
+    """A cell's number: the mean of ``mean ± std``, None for an em dash."""
+    cell = cell.strip()
+    return None if cell == DASH else float(cell.split("±")[0].replace(",", ""))

@@ -1,0 +1,556 @@
+"""What ``skogad clean`` promises about the user's data and files.
+
+The input is never modified; every row is accounted for exactly once (in the
+report, and byte for byte in the kept rows unless flagged); the outputs are
+all new or none is changed; nothing in a report runs. Each case runs the
+command in this process on a small table of its own, with real files; the
+two that need a process of their own to interrupt or kill are the slow tier
+(``pytest -m slow``).
+"""
+
+import contextlib
+import csv
+import gzip
+import io
+import os
+import re
+import resource
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from skogad._cli import main
+from skogad._cli.clean import clean_table
+from skogad._cli.reports import report_text
+from skogad._cli.tables import InputError, load_table, printable, write_rows
+
+pd = pytest.importorskip("pandas")
+
+FORMULAS = ['=HYPERLINK("http://evil.example","open")', "@SUM(A1)\x07"]
+MARKUP = ["<script>alert(1)</script>", "a|b\nc<img src=x onerror=alert(1)>"]
+ROWS = 40
+SKOGAD = [sys.executable, "-m", "skogad"]
+TINY = ["--target", "y", "--model", "linear", "-q"]
+
+
+def run(*args):
+    """``main(args)`` in this process: its status, stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main([str(a) for a in args])
+        except SystemExit as exit:
+            status = exit.code
+    return status, out.getvalue(), err.getvalue()
+
+
+def records(labels, *, sep=",", newline="\r\n", seed=0):
+    """A header and ROWS records of CSV text, the target first.
+
+    Every seventh row is short (its last two cells left out), one cell holds
+    a quoted line break and quotes, and the last record has no line end.
+    """
+    rng = np.random.RandomState(seed)
+    signal_ = rng.randn(ROWS)
+    rows = []
+    for i in range(ROWS):
+        label = labels[int(signal_[i] > 0)]
+        cells = [label, f"C{i:05d}", f"{signal_[i]:.3f}", f"{rng.randn():.2f}"]
+        cells += ['say "hi",\nthen go' if i == 5 else "", "x"]
+        if i % 7 == 3:
+            cells = cells[:4]  # a short row, as in 'no,C00006,41,48055.80'
+        text = io.StringIO()
+        csv.writer(text, delimiter=sep, lineterminator=newline).writerow(cells)
+        rows.append(text.getvalue())
+    rows[-1] = rows[-1].rstrip("\r\n")
+    return rows
+
+
+def write(path, header, rows):
+    path.write_bytes((header + "".join(rows)).encode("utf-8"))
+    return path
+
+
+def flagged_rows(report_path):
+    """The report's rows (positions) and whether each was flagged."""
+    with open(report_path, newline="", encoding="utf-8") as handle:
+        table = list(csv.DictReader(handle))
+    return [int(r["row"]) for r in table], {
+        int(r["row"]) for r in table if r["flagged"] == "True"
+    }
+
+
+def leftovers(folder):
+    return sorted(p.name for p in folder.rglob("*") if "skogad-partial" in p.name)
+
+
+# ------------------------------------------------ a CSV with awkward rows
+@pytest.fixture(scope="module")
+def awkward(tmp_path_factory):
+    """One run on a CSV with short rows, CRLF, quoted line breaks, formula
+    labels and control characters, with symlinks planted where the
+    temporary files used to go."""
+    folder = tmp_path_factory.mktemp("awkward")
+    header = "y,id,a,b\x1b[31m,note,extra\r\n"
+    rows = records(FORMULAS)
+    data = write(folder / "awkward.csv", header, rows)
+    victim = folder / "victim.txt"
+    victim.write_text("precious\n")
+    for name in ("awkward.clean.csv", "awkward.report.csv"):
+        (folder / f".{name}.skogad-partial").symlink_to(victim)
+    before = data.read_bytes()
+    status, out, err = run(
+        "clean", data, "--target", "y", "--model", "linear", "--contamination", "0.1"
+    )
+    assert status == 0, err
+    assert data.read_bytes() == before
+    return folder, header, rows, out
+
+
+def test_every_row_is_reported_once_and_kept_rows_are_byte_identical(awkward):
+    folder, header, rows, _ = awkward
+    reported, flagged = flagged_rows(folder / "awkward.report.csv")
+    assert sorted(reported) == list(range(ROWS))
+    assert len(flagged) == round(0.1 * ROWS)
+    kept = "".join(row for i, row in enumerate(rows) if i not in flagged)
+    # short rows unpadded, CRLF, quoting and the quoted line break as they were
+    assert (folder / "awkward.clean.csv").read_bytes() == (header + kept).encode()
+
+
+def test_a_symlink_at_the_old_temporary_name_is_not_followed(awkward):
+    folder = awkward[0]
+    assert (folder / "victim.txt").read_text() == "precious\n"
+    planted = [
+        ".awkward.clean.csv.skogad-partial",
+        ".awkward.report.csv.skogad-partial",
+    ]
+    assert all((folder / name).is_symlink() for name in planted)
+    assert leftovers(folder) == sorted(planted)  # and no temporary file of ours
+
+
+def test_csv_report_cells_that_would_run_as_formulas_start_with_a_quote(awkward):
+    folder = awkward[0]
+    with open(folder / "awkward.report.csv", newline="", encoding="utf-8") as handle:
+        table = list(csv.DictReader(handle))
+    neutralised = {"'" + label for label in FORMULAS}
+    assert {row["given_label"] for row in table} == neutralised
+    assert {row["predicted_label"] for row in table} <= neutralised
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [
+        ("=1+1", "'=1+1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("-2+3", "'-2+3"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("|x", "'|x"),
+        ("\uff1d1+1", "'\uff1d1+1"),
+        ("-1.5", "-1.5"),  # a number, not a formula
+        ("plain", "plain"),
+    ],
+)
+def test_a_csv_report_neutralises_formula_text_but_not_numbers(cell, written):
+    frame = pd.DataFrame({"given_label": [cell], "score": [-1.25]})
+    frame.index.name = "row"
+    back = next(csv.DictReader(io.StringIO(report_text(frame, "csv"), newline="")))
+    assert back["given_label"] == written and back["score"] == "-1.25"
+
+
+def test_printed_column_names_and_labels_have_control_characters_escaped(awkward):
+    out = awkward[3]
+    assert "\x1b" not in out and "\x07" not in out
+    assert "b\\x1b[31m" in out  # the column name, in the account of columns
+    assert "@SUM(A1)\\x07" in out  # a label, in the most suspicious rows
+
+
+def test_an_error_message_stays_one_line_with_control_characters_escaped(tmp_path):
+    status, out, err = run(
+        "clean", tmp_path / "no\x1b]0;pwned\x07\n.csv", "--target", "y"
+    )
+    assert status == 1 and out == ""
+    assert err.count("\n") == 1 and "\x1b" not in err and "\x07" not in err
+    assert "no\\x1b]0;pwned\\x07\\x0a.csv does not exist" in err
+    assert printable("a\x9bb\u202ec\n", newlines=False) == "a\\x9bb\\u202ec\\x0a"
+
+
+# ------------------------------- a private file, replaced, with plots and Markdown
+@pytest.fixture(scope="module")
+def private(tmp_path_factory):
+    """A 0600 input replaced by its kept rows, with a Markdown report and plots."""
+    folder = tmp_path_factory.mktemp("private")
+    header = 'y,id,a,b,"note|<i>",extra\n'
+    data = write(folder / "private.csv", header, records(MARKUP, newline="\n"))
+    data.chmod(0o600)
+    status, _, err = run(
+        "clean",
+        data,
+        "--target",
+        "y",
+        "--model",
+        "linear",
+        "--out",
+        data,
+        "--overwrite-input",
+        "--report",
+        folder / "report.md",
+        "--plots",
+        folder / "plots",
+        "-q",
+    )
+    assert status == 0, err
+    return folder
+
+
+def test_outputs_are_no_more_readable_than_a_0600_input(private):
+    def mode(path):
+        return stat.S_IMODE(path.stat().st_mode)
+
+    assert mode(private / "private.csv") == 0o600  # replaced, mode kept
+    assert mode(private / "report.md") == 0o600
+    assert mode(private / "plots") == 0o700
+    for name in ("scores.png", "gradients_pca.png"):
+        assert mode(private / "plots" / name) == 0o600
+    assert leftovers(private) == []
+
+
+def test_markdown_report_escapes_html_and_keeps_one_line_a_row(private):
+    markdown = (private / "report.md").read_text()
+    # outside code (the detector and encoder), every < is escaped: no tag,
+    # not even from a column name
+    text = re.sub(r"```.*?```|`[^`]*`", "", markdown, flags=re.S)
+    assert re.search(r"(?<!\\)<(?!br>)", text) is None
+    assert "note\\|\\<i\\>" in markdown  # the column name, in the account
+    assert "\\<script\\>alert(1)\\</script\\>" in markdown
+    assert "a\\|b<br>c\\<img src=x onerror=alert(1)\\>" in markdown
+    lines = markdown.splitlines()
+    table = [line for line in lines if line.startswith("| ")]
+    assert len(table) == ROWS + 1  # the column names, then one line a row
+    assert all(line.count(" | ") == table[0].count(" | ") for line in table)
+
+
+# ------------------------------------------------------------------ Parquet
+def test_parquet_kept_rows_gain_no_index_and_regression_task_is_used(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    rng = np.random.RandomState(0)
+    a = rng.randn(60)
+    frame = pd.DataFrame({"a": a, "b": rng.randn(60)})
+    frame["count"] = np.clip(np.round(2 * a + 3), 0, 6).astype(int)  # few values
+    frame.to_parquet(tmp_path / "t.parquet")
+    status, _, err = run(
+        "clean",
+        tmp_path / "t.parquet",
+        "--target",
+        "count",
+        "--task",
+        "regression",
+        "--model",
+        "linear",
+        "-q",
+    )
+    assert status == 0, err
+    kept = pq.read_table(tmp_path / "t.clean.parquet")
+    assert kept.schema.names == ["a", "b", "count"]  # no __index_level_0__
+    report = pd.read_csv(tmp_path / "t.report.csv", index_col="row")
+    assert sorted(report.index) == list(range(60))  # positions
+    assert "given_target" in report.columns  # --task regression reached the net
+    assert len(kept) == 60 - report["flagged"].sum()
+
+
+def test_a_stored_parquet_index_is_kept_and_report_rows_are_positions(tmp_path):
+    pytest.importorskip("pyarrow")
+    rng = np.random.RandomState(1)
+    a = rng.randn(40)
+    frame = pd.DataFrame(
+        {"a": a, "b": rng.randn(40), "y": np.where(a > 0, "p", "n")},
+        index=pd.Index([f"r{i:03d}" for i in range(40)][::-1], name="id"),
+    )
+    frame.to_parquet(tmp_path / "t.parquet")
+    status, _, err = run(
+        "clean", tmp_path / "t.parquet", "--target", "y", "--model", "linear", "-q"
+    )
+    assert status == 0, err
+    report = pd.read_csv(tmp_path / "t.report.csv", index_col="row")
+    assert sorted(report.index) == list(range(40))
+    assert (report["id"] == frame.index[report.index]).all()  # the label, beside
+    kept = pd.read_parquet(tmp_path / "t.clean.parquet")
+    expected = frame[~frame.index.isin(report.loc[report["flagged"], "id"])]
+    pd.testing.assert_frame_equal(kept, expected)
+
+
+# --------------------------------------------- compressed files, separators
+@pytest.mark.parametrize(
+    "suffix", [".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".tsv.gz"]
+)
+def test_compressed_tables_are_read_and_written_compressed_the_same_way(
+    tmp_path, suffix
+):
+    sep = "\t" if ".tsv" in suffix else ","
+    header = sep.join(["y", "id", "a", "b", "note", "extra"]) + "\n"
+    rows = records(["p", "n"], sep=sep, newline="\n")
+    plain = write(tmp_path / f"plain{suffix.split('.')[1]}", header, rows)
+    path = tmp_path / f"t{suffix}"
+    frame = pd.read_csv(plain, sep=sep, dtype=str, keep_default_na=False)
+    method = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zip": "zip"}
+    method = method["." + suffix.rsplit(".", 1)[1]]
+    # compressed by pandas: its own archive layout, read here by ours
+    frame.to_csv(path, sep=sep, index=False, compression=method)
+    table = load_table(path)
+    assert table.sep == sep and len(table.typed) == ROWS
+    out = tmp_path / f"t.clean{suffix}"
+    with open(out, "wb") as handle:
+        write_rows(table, [0, 3, 39], handle, method, "t.clean" + suffix[:4])
+    back = pd.read_csv(out, sep=sep, dtype=str, keep_default_na=False)
+    pd.testing.assert_frame_equal(back, frame.iloc[[0, 3, 39]].reset_index(drop=True))
+    assert load_table(out).records == [table.records[i] for i in (0, 3, 39)]
+
+
+@pytest.mark.parametrize("sep", [",", ";", "\t", "|"])
+def test_the_separator_of_a_csv_file_is_found(tmp_path, sep):
+    header = sep.join(["y", "id", "a", "b", "note", "extra"]) + "\n"
+    # decimal commas: a comma is in every row of a semicolon file, too
+    rows = [
+        row.replace(".", ",") if sep == ";" else row
+        for row in records(["p", "n"], sep=sep, newline="\n")
+    ]
+    table = load_table(write(tmp_path / "t.csv", header, rows))
+    assert table.sep == sep
+    assert list(table.raw.columns) == ["y", "id", "a", "b", "note", "extra"]
+
+
+def test_sep_overrides_the_guess(tmp_path):
+    path = write(tmp_path / "t.txt", "y#a,b\n", ["p#1,5\n", "n#2,5\n"])
+    assert load_table(path).sep == ","
+    assert list(load_table(path, sep="#").raw.columns) == ["y", "a,b"]
+    status, _, err = run("clean", path, "--target", "y", "--sep", "ab")
+    assert status == 2 and "must be one character" in err
+
+
+def test_a_compressed_semicolon_file_says_its_separator_and_keeps_its_suffix(
+    tmp_path,
+):
+    header = "y;id;a;b;note;extra\n"
+    rows = records(["p", "n"], sep=";", newline="\n")
+    data = tmp_path / "t.csv.gz"
+    data.write_bytes(gzip.compress((header + "".join(rows)).encode()))
+    (tmp_path / "plots").mkdir()
+    (tmp_path / "plots" / "scores.png").write_bytes(b"previous plot")
+    (tmp_path / "plots" / "mine.txt").write_text("not ours\n")
+    plots = ["--plots", tmp_path / "plots"]
+    status, out, err = run("clean", data, "--target", "y", "--model", "linear", *plots)
+    assert status == 0, err
+    # an existing plots folder: our plots replaced, the rest left alone
+    assert (tmp_path / "plots" / "scores.png").read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / "plots" / "mine.txt").read_text() == "not ours\n"
+    assert leftovers(tmp_path) == []
+    assert f"Read {ROWS} rows and 6 columns from {data} (semicolon-separated)." in out
+    assert not (tmp_path / "t.clean.csv").exists()
+    _, flagged = flagged_rows(tmp_path / "t.report.csv")
+    kept = "".join(row for i, row in enumerate(rows) if i not in flagged)
+    clean = gzip.decompress((tmp_path / "t.clean.csv.gz").read_bytes())
+    assert clean == (header + kept).encode()
+
+
+def test_an_empty_file_is_refused_before_torch_is_imported(tmp_path):
+    (tmp_path / "empty.csv").write_bytes(b"")
+    code = textwrap.dedent(
+        """
+        import sys
+        from skogad._cli import main
+        status = main(["clean", "empty.csv", "--target", "y"])
+        print(status, "torch" in sys.modules)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert result.stdout.split() == ["1", "False"], result.stderr
+    assert "empty.csv is empty" in result.stderr
+
+
+# ---------------------------------------- checks before work, data problems
+def _planted(folder):
+    rng = np.random.RandomState(0)
+    a = rng.randn(ROWS)
+    pd.DataFrame({"a": a, "b": rng.randn(ROWS), "y": np.where(a > 0, "p", "n")}).to_csv(
+        folder / "ok.csv", index=False
+    )
+    (folder / "ok.clean.csv").write_text("previous kept rows\n")
+    (folder / "ok.report.csv").write_text("previous report\n")
+    (folder / "notes.txt").write_text("not a folder\n")
+    (folder / "r.csv").mkdir()
+    (folder / "plots" / "scores.png").mkdir(parents=True)
+
+
+BAD_OUTPUTS = {
+    "report names a folder": (["--report", "r.csv"], "--report r.csv is a folder"),
+    "out names a folder": (["--out", "r.csv"], "--out r.csv is a folder"),
+    "out through a missing folder": (
+        ["--out", "sub/../x.csv"],
+        "--out sub/../x.csv: sub does not exist",
+    ),
+    "plots names a file": (["--plots", "notes.txt"], "is a file; name a folder"),
+    "plots clash with a folder": (
+        ["--plots", "plots"],
+        "plots/scores.png is a folder",
+    ),
+    "plots in a missing folder": (
+        ["--plots", "gone/plots"],
+        "--plots gone/plots: gone does not exist",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_OUTPUTS, ids=list(BAD_OUTPUTS))
+def test_a_bad_output_path_fails_before_reading_and_changes_nothing(
+    tmp_path, monkeypatch, case
+):
+    args, message = BAD_OUTPUTS[case]
+    _planted(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    status, out, err = run("clean", "ok.csv", "--target", "y", *args)
+    assert status == 1 and message in err, err
+    assert out == ""  # not even the 'Read N rows' line: nothing was read
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
+def test_an_unwritable_plots_folder_fails_before_reading(tmp_path, monkeypatch):
+    _planted(tmp_path)
+    (tmp_path / "locked").mkdir(mode=0o500)
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run("clean", "ok.csv", "--target", "y", "--plots", "locked")
+    assert status == 1 and "locked is not writable" in err and out == ""
+
+
+def test_a_failure_while_writing_the_second_output_leaves_the_first_unchanged(
+    tmp_path,
+):
+    import skogad._detector  # noqa: F401  (loaded before the file size limit)
+
+    _planted(tmp_path)
+    frame = pd.read_csv(tmp_path / "ok.csv")
+    # a wide text column (an identifier, not a feature) makes the kept rows
+    # far longer than the report, which is staged first and fits the limit
+    frame["blob"] = [f"{i:04d}" + "x" * 20_000 for i in range(ROWS)]
+    frame.to_csv(tmp_path / "ok.csv", index=False)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, limits[1]))
+    try:
+        with pytest.raises(InputError, match=r"ok\.clean\.csv.*no output was changed"):
+            clean_table(tmp_path / "ok.csv", "y", model="linear", echo=lambda *a: None)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    assert after == before and leftovers(tmp_path) == []
+
+
+def test_an_infinite_value_is_named_with_its_column_and_rows(tmp_path):
+    _planted(tmp_path)
+    frame = pd.read_csv(tmp_path / "ok.csv", dtype=str)
+    frame.loc[[3, 7], "b"] = ["inf", "-inf"]
+    frame.to_csv(tmp_path / "ok.csv", index=False)
+    status, out, err = run("clean", tmp_path / "ok.csv", "--target", "y")
+    assert status == 1 and out == ""
+    assert "Column 'b' holds an infinite value (inf) in rows 3, 7" in err
+
+
+def test_truth_naming_the_target_is_a_command_line_mistake(tmp_path):
+    _planted(tmp_path)
+    status, _, err = run("clean", tmp_path / "ok.csv", "--target", "y", "--truth", "y")
+    assert status == 2 and "name the same column 'y'" in err
+    with pytest.raises(InputError, match="name the same column"):
+        clean_table(tmp_path / "ok.csv", "y", truth="y")
+
+
+# -------------------------------------------------- interrupted, killed (slow)
+def _churn(folder, rows):
+    from skogad.datasets import make_churn_table
+
+    make_churn_table(rows, random_state=0).to_csv(folder / "churn.csv", index=False)
+    return folder / "churn.csv"
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_training_exits_130_and_writes_nothing(tmp_path):
+    data = _churn(tmp_path, 20_000)
+    (tmp_path / "churn.report.csv").write_text("previous report\n")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    child = subprocess.Popen(
+        [*SKOGAD, "clean", data.name, "--target", "churned", "--verbose"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    err = bytearray()
+
+    def read_stderr():
+        for chunk in iter(lambda: child.stderr.read1(4096), b""):
+            err.extend(chunk)
+
+    reader = threading.Thread(target=read_stderr)
+    reader.start()
+    deadline = time.monotonic() + 240
+    while b"training" not in err and child.poll() is None:
+        assert time.monotonic() < deadline, "training did not start"
+        time.sleep(0.2)
+    time.sleep(1)  # a few batches into the first epochs
+    child.send_signal(signal.SIGINT)
+    child.wait(timeout=120)
+    reader.join()
+    out = child.stdout.read()
+    assert child.returncode == 130, (out, err.decode()[-2000:])
+    assert err.decode().endswith("skogad clean: interrupted; nothing was written\n")
+    assert b"Traceback" not in err
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert after == before
+
+
+KILL_AT_SECOND_RENAME = """
+import os, signal, sys
+from skogad._cli import main
+
+renames = []
+
+def hook(event, args):
+    if event == "os.rename" and "skogad-partial" in os.fspath(args[0]):
+        renames.append(os.fspath(args[1]))
+        if len(renames) == 2:  # after one output is in place, before the next
+            os.kill(os.getpid(), signal.SIGKILL)
+
+sys.addaudithook(hook)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_a_kill_between_two_renames_leaves_no_new_kept_rows_beside_an_old_report(
+    tmp_path,
+):
+    _planted(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", KILL_AT_SECOND_RENAME, "clean", "ok.csv", *TINY],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == -signal.SIGKILL, result.stderr
+    # one output is in place: the report, never the kept rows alone
+    assert (tmp_path / "ok.clean.csv").read_text() == "previous kept rows\n"
+    assert (tmp_path / "ok.report.csv").read_text().startswith("row,score,rank")
