@@ -347,7 +347,8 @@ def check_read_write(kind, data, scale):
         # the writer of whole tables: every cell back
         out = Path(folder, f"out{text.dialect.suffix}")
         write_table(raw, out, table_format(out))
-        again = c.parse(out.read_text(encoding="utf-8"), text.dialect.delimiter)
+        # bytes, not read_text: its newline translation turns a quoted CR into LF
+        again = c.parse(out.read_bytes().decode("utf-8"), text.dialect.delimiter)
     assert again == [c.parse(text.lines[0], text.dialect.delimiter)[0], *rows]
 
 
