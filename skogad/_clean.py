@@ -1,14 +1,22 @@
-"""CleanTrainingSet: drop the rows a detector flags, fit an estimator on the rest."""
+"""CleanTrainingSet: fit an estimator on the rows a detector does not flag."""
 
 from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skogad._compat import HasMethods, _fit_context, _num_samples, _safe_indexing
+from skogad._actions import ACTIONS, relabel, sample_weight_key, score_weights
+from skogad._compat import (
+    HasMethods,
+    StrOptions,
+    _fit_context,
+    _num_samples,
+    _safe_indexing,
+)
 from skogad._detector import GradientOutlierDetector
 from skogad._state import fit_all_or_nothing
 
@@ -25,33 +33,59 @@ def _estimator_has(attr):
 class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
     """Fit an estimator on the training rows a detector does not flag.
 
-    ``fit(X, y)`` fits the detector on ``(X, y)``, drops the rows it flags as
-    outliers (``fit_predict == -1``) and fits a clone of ``estimator`` on the
-    rest. Prediction is delegated to that fitted estimator, so the whole
-    thing is a drop-in replacement for ``estimator`` in a ``Pipeline``,
-    ``GridSearchCV`` (the detector's ``contamination`` is tunable as
-    ``detector__contamination``) or ``cross_val_score``.
+    ``fit(X, y)`` fits the detector on ``(X, y)``, deals with the rows it flags
+    as outliers (``fit_predict == -1``) as ``action`` says, and fits a clone
+    of ``estimator`` on the result. Prediction is delegated to that fitted
+    estimator, so the whole thing is a drop-in replacement for ``estimator``
+    in a ``Pipeline``, ``GridSearchCV`` (the detector's ``contamination`` is
+    tunable as ``detector__contamination``, the action as ``action``) or
+    ``cross_val_score``.
 
     Parameters
     ----------
     estimator : estimator
-        The model to fit on the clean rows; cloned.
+        The model to fit on the cleaned rows; cloned.
     detector : estimator, default=None
         An outlier detector with ``fit_predict(X, y)`` returning -1/+1;
-        cloned. ``None``: ``GradientOutlierDetector()``, which flags the
-        rows whose label its network does not predict (an estimate of the
-        noise rate).
+        cloned. ``None``: ``GradientOutlierDetector()``, which flags its
+        estimate of the noise rate (see its ``contamination``). A fitted
+        detector wrapped in ``sklearn.frozen.FrozenEstimator`` is used as it
+        is, not refitted: its flags of the rows it was fitted on are reused,
+        so ``fit`` must be given those rows, in the same order (a fitted
+        `GradientOutlierDetector` checks this and raises otherwise; another
+        detector's ``predict(X)`` gives the flags). That way one detector fit
+        can serve several estimators or actions.
+    action : {"drop", "relabel", "weight"}, default="drop"
+        What happens to the flagged rows. ``"drop"``: they are left out.
+        ``"relabel"`` (classification): a flagged row takes the label its
+        network is confident of (the report's ``predicted_label`` where its
+        probability reaches the detector's ``class_thresholds_``), and is
+        left out when the network is confident of none. ``"weight"``: every
+        row is kept and the flagged ones get a ``sample_weight`` falling
+        linearly with the score, from 1 at the threshold to 0 at the lowest
+        score (multiplied into any ``sample_weight`` given to ``fit``); the
+        estimator must take ``sample_weight`` (a ``Pipeline`` through its
+        last step). ``"relabel"`` and ``"weight"`` need a
+        `GradientOutlierDetector`.
 
     Attributes
     ----------
     estimator_ : estimator
-        ``estimator`` fitted on the kept rows.
+        ``estimator`` fitted on the cleaned rows.
     detector_ : estimator
-        The fitted detector.
+        The fitted detector (the ``FrozenEstimator`` itself when one was
+        given).
     inlier_mask_ : ndarray of shape (n_samples,)
-        True for the training rows kept.
+        True for the training rows the detector did not flag.
     sample_indices_ : ndarray
-        Indices of the kept rows.
+        Indices of the rows the estimator was fitted on: the unflagged ones,
+        with ``"relabel"`` also the relabelled ones, with ``"weight"`` all.
+    relabelled_ : ndarray
+        Indices of the rows whose label ``"relabel"`` replaced (empty for the
+        other actions).
+    sample_weight_ : ndarray of shape (n_samples,) or None
+        The weights ``"weight"`` gave every training row (before any
+        ``sample_weight`` passed to ``fit``); ``None`` for the other actions.
     classes_ : ndarray of shape (n_classes,)
         Class labels (classifiers only).
     n_features_in_ : int
@@ -83,12 +117,14 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
 
     _parameter_constraints: ClassVar[dict] = {
         "estimator": [HasMethods(["fit"])],
-        "detector": [None, HasMethods(["fit_predict"])],
+        "detector": [None, HasMethods(["fit_predict"]), FrozenEstimator],
+        "action": [StrOptions(set(ACTIONS))],
     }
 
-    def __init__(self, estimator, *, detector=None):
+    def __init__(self, estimator, *, detector=None, action="drop"):
         self.estimator = estimator
         self.detector = detector
+        self.action = action
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -102,7 +138,7 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=False)
     @fit_all_or_nothing
     def fit(self, X, y, **fit_params):
-        """Fit the detector, drop the flagged rows, fit the estimator on the rest.
+        """Fit the detector, act on the flagged rows, fit the estimator.
 
         When it raises (a ``KeyboardInterrupt`` during the detector's
         training included), the meta-estimator is left as it was before the
@@ -117,7 +153,7 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
         **fit_params : dict
             Passed to ``estimator.fit``; per-sample ones (such as
             ``sample_weight``, which must have one entry per row of ``X``)
-            are restricted to the kept rows.
+            are restricted to the rows it is fitted on.
 
         Returns
         -------
@@ -145,18 +181,34 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
                 f"sample_weight has {_num_samples(weights)} entries for the {n} "
                 "rows of X: give one weight per row."
             )
-        self.detector_ = (
-            GradientOutlierDetector() if self.detector is None else clone(self.detector)
-        )
-        flags = np.asarray(self.detector_.fit_predict(X, y))
+        weight_key = self._check_action()
+        flags = self._flags(X, y)
         self.inlier_mask_ = flags == 1
-        self.sample_indices_ = np.flatnonzero(self.inlier_mask_)
+        self.relabelled_ = np.array([], dtype=np.intp)
+        self.sample_weight_ = None
+        fit_mask, y_fit = self.inlier_mask_, y
+        detector = _unfrozen(self.detector_)
+        if self.action == "relabel" and not hasattr(detector, "classes_"):
+            raise ValueError(
+                "action='relabel' replaces class labels, and the detector "
+                "treated y as a regression target: use action='drop' or "
+                "'weight'."
+            )
+        if self.action == "relabel":
+            y_fit, fit_mask, changed = relabel(detector, X, y, ~self.inlier_mask_)
+            self.relabelled_ = np.flatnonzero(changed)
+        elif self.action == "weight":
+            self.sample_weight_ = score_weights(
+                detector.train_scores_, detector.offset_, ~self.inlier_mask_
+            )
+            fit_mask = np.ones(n, dtype=bool)
+        self.sample_indices_ = np.flatnonzero(fit_mask)
         if len(self.sample_indices_) == 0:
             raise ValueError("The detector flagged every row; nothing is left to fit.")
         keep = self.sample_indices_
-        y_kept = _safe_indexing(y, keep)
-        if hasattr(self.detector_, "classes_"):
-            lost = np.setdiff1d(self.detector_.classes_, np.unique(y_kept))
+        y_kept = _safe_indexing(y_fit, keep)
+        if hasattr(detector, "classes_"):
+            lost = np.setdiff1d(detector.classes_, np.unique(y_kept))
             if len(lost):
                 raise ValueError(
                     f"Every training row of class(es) {lost.tolist()} was flagged; "
@@ -168,12 +220,54 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
             else v
             for k, v in fit_params.items()
         }
+        if weight_key is not None:
+            given = params.get(weight_key)
+            weights = self.sample_weight_[keep]
+            params[weight_key] = weights if given is None else weights * given
         self.estimator_ = clone(self.estimator).fit(
             _safe_indexing(X, keep), y_kept, **params
         )
         if hasattr(self.estimator_, "classes_"):
             self.classes_ = self.estimator_.classes_
         return self
+
+    def _check_action(self):
+        """Refuse an action this detector or estimator cannot take, before fitting.
+
+        Returns the fit parameter that takes the weights for ``"weight"``.
+        """
+        detector = _unfrozen(self.detector)
+        if self.action != "drop" and not (
+            detector is None or isinstance(detector, GradientOutlierDetector)
+        ):
+            raise ValueError(
+                f"action={self.action!r} needs a GradientOutlierDetector (its "
+                f"network's labels and scores); {type(detector).__name__} gives "
+                "flags only: use action='drop'."
+            )
+        if self.action != "weight":
+            return None
+        key = sample_weight_key(self.estimator)
+        if key is None:
+            raise ValueError(
+                f"action='weight' passes a sample_weight, and "
+                f"{type(self.estimator).__name__}.fit takes none: use "
+                "action='drop' or 'relabel', or an estimator that takes one."
+            )
+        return key
+
+    def _flags(self, X, y):
+        """The detector's -1/+1 flags of the training rows; sets ``detector_``."""
+        if isinstance(self.detector, FrozenEstimator):
+            self.detector_ = self.detector
+            detector = self.detector.estimator
+            if isinstance(detector, GradientOutlierDetector):
+                return detector._training_flags(X, y)
+            return np.asarray(detector.predict(X))
+        self.detector_ = (
+            GradientOutlierDetector() if self.detector is None else clone(self.detector)
+        )
+        return np.asarray(self.detector_.fit_predict(X, y))
 
     @available_if(_estimator_has("predict"))
     def predict(self, X):
@@ -273,3 +367,7 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
             self, X, reset=False, dtype=None, ensure_all_finite=False
         )
         return X if hasattr(X, "iloc") else X_checked
+
+
+def _unfrozen(detector):
+    return detector.estimator if isinstance(detector, FrozenEstimator) else detector

@@ -42,6 +42,11 @@ from skogad._targets import (
     is_classification,
     warn_capped_noise_rate,
 )
+from skogad._threshold import (
+    confident_thresholds,
+    estimated_noise_rate,
+    quantile_offset,
+)
 
 
 class GradientOutlierDetector(OutlierMixin, BaseEstimator):
@@ -123,12 +128,16 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
     contamination : "auto" or float, default="auto"
         Expected fraction of outliers, which sets ``offset_``: the
         ``contamination`` quantile of the training scores. ``"auto"``, for
-        classification: the fraction of training rows whose given label is
-        not the one the net predicts (an estimate of the noise rate, at most
-        0.5; out of fold for ``timing="out_of_fold"``); for regression: the
-        scorer's own threshold (Tukey's upper fence on the norms for
-        ``"l1"``/``"l2"``, ``IsolationForest``'s -0.5, a PyOD detector's
-        ``threshold_``).
+        classification: an estimate of the noise rate, at most 0.5, in the
+        manner of confident learning: the share of training rows whose net
+        is confident of a class other than the given one (its probability
+        for that class reaches ``class_thresholds_``), each class's share
+        applied to all its rows (out of fold for ``timing="out_of_fold"``).
+        Unlike the share of rows whose label the net does not predict, this
+        does not count the net's errors on ambiguous rows as noise. For
+        regression: the scorer's own threshold (Tukey's upper fence on the
+        norms for ``"l1"``/``"l2"``, ``IsolationForest``'s -0.5, a PyOD
+        detector's ``threshold_``).
     projection : int, default=None
         Randomly project each sample's gradient to at most this many
         dimensions before an estimator scorer (``"iforest"`` or an instance)
@@ -172,6 +181,12 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         The parameters whose gradients are used.
     classes_ : ndarray of shape (n_classes,)
         Class labels (classification only).
+    class_thresholds_ : ndarray of shape (n_classes,)
+        Each class's mean predicted probability over the training rows given
+        that label (classification only): the net is *confident* that a row
+        is in a class when its probability reaches the class's threshold.
+        Used to estimate the noise rate, and by ``CleanTrainingSet`` to
+        relabel only where the net is confident.
     scaler_ : StandardScaler or None
         Feature scaling applied before the default network; ``None`` when a
         network was given.
@@ -367,7 +382,11 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         self.scorers_ = [a.estimator for a in self._adapters]
 
         # 3. The threshold: the contamination quantile of the training scores.
-        self.offset_ = self._offset(Xt, target)
+        proba = None
+        if self._classifier:
+            proba = self._predictions(Xt, training=True, check=False)
+            self.class_thresholds_ = confident_thresholds(proba, target)
+        self.offset_ = self._offset(proba, target)
         self.contamination_ = float(np.mean(self.train_scores_ < self.offset_))
         return self
 
@@ -566,14 +585,9 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         y_values = _check_y(y, multi_output=not self._classifier, y_numeric=False)
         target = self._score_target(Xt, y)
         if training:
-            if fingerprint(Xt, target) != self._train_rows:
-                raise ValueError(
-                    f"training=True needs the {len(self.train_scores_)} rows the "
-                    "detector was fitted on, in the order they were fitted, with "
-                    f"their labels; these {len(Xt)} rows differ (other rows, "
-                    "another order or other labels). Pass the training rows as "
-                    "fitted, or training=False to score these rows afresh."
-                )
+            self._check_training_rows(
+                Xt, target, "training=True", ", or training=False to score them afresh"
+            )
             scores = self.train_scores_
         else:
             scores = self._score_samples(Xt, target)
@@ -634,6 +648,32 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         return self._gradients(member, Xt, target, "matrix", names)
 
     # ------------------------------------------------------------ helpers
+    def _check_training_rows(self, Xt, target, what, hint=""):
+        if fingerprint(Xt, target) != self._train_rows:
+            raise ValueError(
+                f"{what} needs the {len(self.train_scores_)} rows the detector "
+                "was fitted on, in the order they were fitted, with their "
+                f"labels; these {len(Xt)} rows differ (other rows, another "
+                f"order or other labels). Pass the training rows as fitted{hint}."
+            )
+
+    def _training_rows(self, X, y, what):
+        """The training rows, transformed, and their targets; others raise."""
+        Xt = self._check_X(X)
+        target = self._score_target(Xt, y)
+        self._check_training_rows(Xt, target, what)
+        return Xt, target
+
+    def _training_flags(self, X, y):
+        """``fit_predict``'s flags, for the rows this detector was fitted on."""
+        self._training_rows(X, y, "Reusing a fitted detector's flags")
+        return np.where(self.train_scores_ < self.offset_, -1, 1)
+
+    def _training_proba(self, X, y):
+        """Class probabilities of the training rows, from the nets that scored them."""
+        Xt, _ = self._training_rows(X, y, "Relabelling")
+        return self._predictions(Xt, training=True, check=False)
+
     def _check_X(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=self._dtype(), reset=False)
@@ -712,17 +752,14 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
             verbose=self.verbose,
         )
 
-    def _offset(self, Xt, target):
+    def _offset(self, proba, target):
         if self.contamination != "auto":
-            return float(np.percentile(self.train_scores_, 100 * self.contamination))
+            return quantile_offset(self.train_scores_, self.contamination)
         if self._classifier:
-            # The noise rate, estimated as the share of training rows whose
-            # label the net (that scored them) does not predict.
-            predicted = self._predictions(Xt, training=True, check=False).argmax(1)
-            rate = float(np.mean(predicted != target))
+            rate = estimated_noise_rate(proba, target)
             if rate > 0.5:
                 warn_capped_noise_rate(rate, self.classes_, self.task)
-            return float(np.percentile(self.train_scores_, 100 * min(rate, 0.5)))
+            return quantile_offset(self.train_scores_, min(rate, 0.5))
         offsets = [a.own_offset for a in self._adapters]
         if any(o is None for o in offsets):
             raise ValueError(

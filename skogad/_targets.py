@@ -175,9 +175,9 @@ def warn_capped_noise_rate(rate, classes, task):
         else "If the labels are this noisy, set contamination"
     )
     warnings.warn(
-        f"The network predicts the given label of only {1 - rate:.0%} of the "
-        "training rows, so contamination='auto' flags the most it does, half of "
-        f"them. {advice} to the rate you expect.",
+        f"The network is confident that {rate:.0%} of the training rows have "
+        "another class than the given one, so contamination='auto' flags the "
+        f"most it does, half of them. {advice} to the rate you expect.",
         UserWarning,
         stacklevel=3,
     )

@@ -58,7 +58,7 @@ def test_default_detector_trims_the_estimated_noise(clf_data):
     seeded = GradientOutlierDetector(random_state=0, device="cpu")
     model = CleanTrainingSet(LogisticRegression(), detector=seeded).fit(X, y_noisy)
     dropped = ~model.inlier_mask_
-    # contamination="auto": the rows whose label the net does not predict
+    # contamination="auto": its estimate of the noise rate
     assert dropped.mean() == pytest.approx(model.detector_.contamination_)
     assert 0.08 < dropped.mean() < 0.3
     assert flipped[dropped].mean() > 0.5  # 0.15 if dropped at random

@@ -335,14 +335,19 @@ def test_auto_contamination_estimates_the_noise_rate(rate):
     det = GradientOutlierDetector(random_state=0).fit(X, y_noisy)
     flags = det.fit_predict(X, y_noisy) == -1
     assert det.contamination_ == pytest.approx(flags.mean())
-    # the net's disagreement with the labels tracks the flips (0.01 at rate 0)
+    # the confident-learning estimate tracks the flips (measured: 0.000, 0.070,
+    # 0.289 for 0, 0.1, 0.3); it counts only rows whose net is confident of
+    # another class, so it errs low where the net has half learnt a flip
     assert abs(det.contamination_ - rate) < 0.05
     if rate:
-        assert flags[noisy].mean() > 0.85 and noisy[flags].mean() > 0.8
-    # the flagged rows are those the net disagrees with, on this easy data
+        # measured precision 0.99 and 0.97, recall 0.72 and 0.92
+        assert noisy[flags].mean() > 0.95 and flags[noisy].mean() > 0.65
+    else:
+        assert det.contamination_ < 0.01
+    # every flagged row is one whose label the net does not predict
     report = det.report(X, y_noisy, training=True)
     disagree = report["predicted_label"] != report["given_label"]
-    assert (disagree == report["flagged"]).mean() > 0.97
+    assert disagree[report["flagged"]].all()
 
 
 # ------------------------------------------------------------------- labels

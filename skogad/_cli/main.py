@@ -156,8 +156,9 @@ What it promises:
         default="auto",
         metavar="F",
         help="fraction of rows to flag, in (0, 0.5]; 'auto' (default): the "
-        "rows whose label the network does not predict, its estimate of the "
-        "share of wrong labels (for a numeric target: unusually large errors)",
+        "network's estimate of the share of wrong labels, counting the rows "
+        "it is confident belong to another class (for a numeric target: "
+        "unusually large errors)",
     )
     clean.add_argument(
         "--model",
