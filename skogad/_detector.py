@@ -62,24 +62,24 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
     ----------
     net : None, skorch net, FrozenEstimator, torch module class or instance, \
             default=None
-        The network. ``None``: a two-hidden-layer ReLU MLP (`TabularMLP`) in
-        a skorch ``NeuralNetClassifier`` (cross-entropy) or
-        ``NeuralNetRegressor`` (squared error), trained with AdamW (learning
-        rate 1e-3, batches of about n/16 rows up to 256, at most 100 epochs)
-        on standardized features. Above 32,768 rows the schedule scales:
-        batches of 2,048 rows sliced straight from the arrays, a learning
-        rate of 8e-3 (scaled with the batch), at most 15 epochs, on at most
-        100,000 rows drawn at random (every row is scored; those outside
-        the sample by a net that never saw them). An unfitted skorch net is cloned and trained on
-        ``(X, y)`` as is (its own loss, optimizer and epochs; no feature
-        scaling). A fitted (initialized) skorch net, or any skorch net wrapped
-        in ``sklearn.frozen.FrozenEstimator``, is used as is: not retrained,
-        ``timing`` does not apply, gradients are computed on its device. A
-        torch module class (given ``n_features`` and ``n_outputs`` when its
+        The network. ``None``: a two-hidden-layer ReLU MLP (`TabularMLP`) in a
+        skorch ``NeuralNetClassifier`` (cross-entropy) or ``NeuralNetRegressor``
+        (squared error), trained with AdamW (learning rate 1e-3, batches of
+        about n/16 rows up to 256, at most 100 epochs) on standardized features.
+        Above 32,768 rows the schedule scales: batches of 2,048 rows sliced
+        straight from the arrays, a learning rate of 8e-3 (scaled with the
+        batch), at most 15 epochs, on at most 100,000 rows drawn at random
+        (every row is scored; those outside the sample by a net that never saw
+        them). An unfitted skorch net is cloned and trained on ``(X, y)`` as is
+        (its own loss, optimizer and epochs; no feature scaling). A fitted
+        (initialized) skorch net, or any skorch net wrapped in
+        ``sklearn.frozen.FrozenEstimator``, is used as is: not retrained,
+        ``timing`` does not apply, gradients are computed on its device. A torch
+        module class (given ``n_features`` and ``n_outputs`` when its
         constructor takes them) or instance is wrapped like the default.
-        Classification modules must output logits, regression modules values:
-        a module whose outputs are probabilities (rows in [0, 1] summing to
-        1) under a cross-entropy loss is refused with ``ValueError`` before
+        Classification modules must output logits, regression modules values: a
+        module whose outputs are probabilities (rows in [0, 1] summing to 1)
+        under a cross-entropy loss is refused with ``ValueError`` before
         training, since its gradients say little about the labels.
     task : {"auto", "classification", "regression"}, default="auto"
         Whether ``y`` holds class labels or regression targets. A skorch
