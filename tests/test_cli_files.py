@@ -497,6 +497,9 @@ def test_ctrl_c_during_training_exits_130_and_writes_nothing(tmp_path):
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # a job started in the background of a non-interactive shell inherits
+        # SIGINT ignored, and Python then never raises KeyboardInterrupt
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     err = bytearray()
 
