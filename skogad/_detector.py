@@ -486,7 +486,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
             ``-1`` for the flagged training rows, ``+1`` for the others.
         """
         self.fit(X, y)
-        return np.where(self.train_scores_ < self.offset_, -1, 1)
+        return self._train_flags()
 
     def fit_resample(self, X, y):
         """Fit, then return the training rows not flagged (a cleaning sampler).
@@ -671,6 +671,9 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
     def _training_flags(self, X, y):
         """``fit_predict``'s flags, for the rows this detector was fitted on."""
         self._training_rows(X, y, "Reusing a fitted detector's flags")
+        return self._train_flags()
+
+    def _train_flags(self):
         return np.where(self.train_scores_ < self.offset_, -1, 1)
 
     def _training_proba(self, X, y):
