@@ -2,7 +2,13 @@
 
 import importlib
 
-EXTRAS = {"pandas": "pandas", "matplotlib": "plots", "pyarrow": "parquet"}
+EXTRAS = {
+    "pandas": "pandas",
+    "matplotlib": "plots",
+    "pyarrow": "parquet",
+    "dask": "dask",
+    "distributed": "dask",
+}
 
 
 def require(module, purpose):

@@ -52,14 +52,58 @@ def confident_labels(proba, thresholds):
     return np.where(above.any(axis=1), label, -1)
 
 
+def confident_counts(proba, codes, thresholds):
+    """Per given class: its rows, its confident rows, and those confidently wrong.
+
+    The sums `estimated_noise_rate` needs; they add up over parts of a
+    table, so a partitioned table's rate is computed from its partitions'
+    counts (`skogad.dask`).
+
+    Parameters
+    ----------
+    proba : ndarray of shape (n_samples, n_classes)
+        The network's class probabilities.
+    codes : ndarray of shape (n_samples,)
+        The given labels, as class positions.
+    thresholds : ndarray of shape (n_classes,)
+        Each class's confidence threshold (`confident_thresholds`).
+
+    Returns
+    -------
+    counts : ndarray of shape (3, n_classes)
+        Rows labelled with each class; those of them the network is confident
+        about; those it is confident belong to another class.
+    """
+    n_classes = proba.shape[1]
+    confident = confident_labels(proba, thresholds)
+    counted = confident >= 0
+    return np.stack(
+        [
+            np.bincount(codes, minlength=n_classes),
+            np.bincount(codes[counted], minlength=n_classes),
+            np.bincount(codes[counted & (confident != codes)], minlength=n_classes),
+        ]
+    )
+
+
+def noise_rate_from_counts(counts):
+    """The estimated noise rate from `confident_counts` (summed over parts).
+
+    Each given class's share of confidently wrong rows is applied to all of
+    that class's rows, since the rows the network is not confident about err
+    at the same rate by assumption (cleanlab's calibration of the joint).
+    """
+    labelled, counted, wrong = counts
+    share = np.divide(wrong, counted, out=np.zeros(len(wrong)), where=counted > 0)
+    return float(share @ labelled / labelled.sum())
+
+
 def estimated_noise_rate(proba, codes):
     """Estimated fraction of rows whose given label is wrong.
 
     The confident joint (given label by confident label) counts the rows the
-    network is confident about; each given class's share of off-diagonal rows
-    is then applied to all of that class's rows, since the rows it is not
-    confident about err at the same rate by assumption (cleanlab's
-    calibration of the joint).
+    network is confident about (`confident_counts`); `noise_rate_from_counts`
+    turns those counts into a rate.
 
     Parameters
     ----------
@@ -73,10 +117,5 @@ def estimated_noise_rate(proba, codes):
     rate : float
         In [0, 1].
     """
-    n_classes = proba.shape[1]
-    confident = confident_labels(proba, confident_thresholds(proba, codes))
-    counted = confident >= 0
-    per_class = np.bincount(codes[counted], minlength=n_classes)
-    wrong = np.bincount(codes[counted & (confident != codes)], minlength=n_classes)
-    share = np.divide(wrong, per_class, out=np.zeros(n_classes), where=per_class > 0)
-    return float(share @ np.bincount(codes, minlength=n_classes) / len(codes))
+    thresholds = confident_thresholds(proba, codes)
+    return noise_rate_from_counts(confident_counts(proba, codes, thresholds))

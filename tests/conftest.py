@@ -44,3 +44,25 @@ def device(request):
     if request.param == "cuda" and not torch.cuda.is_available():
         pytest.skip("CUDA is not available")
     return request.param
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """A real `distributed.LocalCluster`: 2 worker processes, 1 thread each.
+
+    Session-scoped (it takes seconds to start and the workers import torch
+    once); a test that kills a worker leaves a restarted one behind. While
+    it exists, Dask collections compute on it.
+    """
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=40,  # logging.ERROR: a killed worker is expected
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
