@@ -172,6 +172,14 @@ def _truth(column, name):
     return words.isin(TRUE_WORDS).to_numpy()
 
 
+def check_choices(model, task):
+    """Refuse a ``--model`` or ``--task`` the command does not know."""
+    if model not in MODELS:
+        raise InputError(f"--model must be one of {', '.join(MODELS)}; got {model!r}.")
+    if task not in TASKS:
+        raise InputError(f"--task must be one of {', '.join(TASKS)}; got {task!r}.")
+
+
 def _check_target(y, name):
     if y.isna().any():
         raise InputError(
@@ -298,10 +306,7 @@ def clean_table(
     def say(line):
         echo(printable(line))
 
-    if model not in MODELS:
-        raise InputError(f"--model must be one of {', '.join(MODELS)}; got {model!r}.")
-    if task not in TASKS:
-        raise InputError(f"--task must be one of {', '.join(TASKS)}; got {task!r}.")
+    check_choices(model, task)
     if truth is not None and truth == target:
         raise InputError(
             f"--truth and --target name the same column {target!r}: --truth marks "

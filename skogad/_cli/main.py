@@ -34,14 +34,25 @@ def _fraction(text):
     return value
 
 
-def _folds(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"must be an integer of 2 or more: {text!r}")
-    return value
+def _whole_number(minimum):
+    """An argparse type: a whole number of at least ``minimum``."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number of {minimum} or more: {text!r}"
+            )
+        return value
+
+    return parse
+
+
+_folds = _whole_number(2)
+_positive = _whole_number(1)
 
 
 def _separator(text):
@@ -217,6 +228,44 @@ What it promises:
         help="a column not to use as a feature (still written to CLEAN); repeat "
         "for several",
     )
+    scale = clean.add_argument_group(
+        "larger than memory (needs the dask extra: pip install 'skogad[dask]')"
+    )
+    scale.add_argument(
+        "--engine",
+        choices=["local", "dask"],
+        default="local",
+        help="'local' (default): one process reads DATA, a file. 'dask': DATA "
+        "may be a glob ('data/*.parquet') or a folder of Parquet (or CSV) "
+        "files; the network is fitted on a sample, every partition is scored "
+        "on a Dask cluster, and --out is a new folder of Parquet partitions; "
+        "the report (a folder too, default CLEAN.report) holds the flagged "
+        "rows, most suspicious first, 'row' being a row's 0-based position "
+        "over the files in sorted order",
+    )
+    scale.add_argument(
+        "--workers",
+        type=_positive,
+        metavar="N",
+        help="size of the LocalCluster --engine dask starts (default: one "
+        "worker per CPU)",
+    )
+    scale.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="join the Dask cluster whose scheduler is at ADDRESS (e.g. "
+        "tcp://10.0.0.5:8786) instead of starting one; its workers must see "
+        "DATA and --out at the same paths",
+    )
+    scale.add_argument(
+        "--max-fit-rows",
+        type=_positive,
+        default=1_000_000,
+        metavar="N",
+        help="with --engine dask, fit on a uniform sample of at most N rows "
+        "(default 1000000); the other rows are scored by a network that "
+        "never saw them",
+    )
     clean.add_argument(
         "--overwrite-input",
         action="store_true",
@@ -337,31 +386,68 @@ def _run(parser, args):
         if args.command == "make-example":
             _make_example(args)
             return 0
+        if args.engine == "dask":
+            _clean_dask(parser, args)
+            return 0
+        if args.workers or args.scheduler:
+            parser.error("--workers and --scheduler need --engine dask")
         from skogad._cli.clean import clean_table
 
         clean_table(
             args.data,
             args.target,
-            out=args.out,
-            report=args.report,
-            contamination=args.contamination,
-            model=args.model,
-            task=args.task,
             cv=args.cv,
-            seed=args.seed,
             plots=args.plots,
             truth=args.truth,
-            ignore=args.ignore,
-            sep=args.sep,
             overwrite_input=args.overwrite_input,
-            verbose=int(args.verbose or (not args.quiet and sys.stderr.isatty())),
-            echo=(lambda *a: None) if args.quiet else print,
+            **_both_engines(args),
         )
     except (InputError, ImportError, OSError, ValueError, FloatingPointError) as exc:
         message = printable(exc, newlines=False)
         print(f"skogad {args.command}: error: {message}", file=sys.stderr)
         return 1
     return 0
+
+
+def _clean_dask(parser, args):
+    unsupported = [
+        flag
+        for flag, value in (
+            ("--cv", args.cv),
+            ("--plots", args.plots),
+            ("--truth", args.truth),
+            ("--overwrite-input", args.overwrite_input),
+        )
+        if value
+    ]
+    if unsupported:
+        parser.error(f"{', '.join(unsupported)}: not available with --engine dask")
+    from skogad._cli.clean_dask import clean_partitioned
+
+    clean_partitioned(
+        args.data,
+        args.target,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        max_fit_rows=args.max_fit_rows,
+        **_both_engines(args),
+    )
+
+
+def _both_engines(args):
+    """The options of ``clean`` that both engines take."""
+    return {
+        "out": args.out,
+        "report": args.report,
+        "contamination": args.contamination,
+        "model": args.model,
+        "task": args.task,
+        "seed": args.seed,
+        "ignore": args.ignore,
+        "sep": args.sep,
+        "verbose": int(args.verbose or (not args.quiet and sys.stderr.isatty())),
+        "echo": (lambda *a: None) if args.quiet else print,
+    }
 
 
 if __name__ == "__main__":

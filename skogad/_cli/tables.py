@@ -119,7 +119,10 @@ def input_format(path):
     path = Path(path)
     if not path.is_file():
         what = "is a directory" if path.is_dir() else "does not exist"
-        raise InputError(f"{path} {what}: give the path of a CSV or Parquet file.")
+        raise InputError(
+            f"{path} {what}: give the path of a CSV or Parquet file (a folder "
+            "or a pattern of them needs --engine dask)."
+        )
     return table_format(path)
 
 

@@ -1,0 +1,195 @@
+"""Partitioned tables for ``skogad clean --engine dask``: find, read, write.
+
+A partition is a Parquet file's run of row groups, or a whole CSV/TSV file.
+Parquet partitions are found from the files' footers alone, which also
+gives every partition's row count, so a row's global position (the files
+in sorted order) is known before any data is read. Reading and writing
+happen on the workers, a partition at a time.
+"""
+
+import glob
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from skogad._cli.tables import InputError, input_format
+from skogad._optional import require
+
+# Row groups are gathered into partitions of about this many rows: enough to
+# amortise a task's overhead, few enough that a worker holds one easily.
+PARTITION_ROWS = 1_000_000
+GLOB_CHARACTERS = set("*?[")
+
+
+@dataclass(frozen=True)
+class Partition:
+    """Where one partition's rows are: a file and, for Parquet, row groups."""
+
+    path: str
+    fmt: str
+    row_groups: tuple | None = None
+    sep: str | None = None
+
+    def name(self):
+        groups = self.row_groups
+        if groups is None or len(groups) == 0:
+            return self.path
+        return f"{self.path} (row groups {groups[0]} to {groups[-1]})"
+
+
+def input_files(data):
+    """The files a glob, a folder or a file names, sorted, all of one format."""
+    text = str(data)
+    if Path(text).is_dir():
+        files = sorted(
+            p
+            for p in Path(text).iterdir()
+            if p.is_file() and not p.name.startswith((".", "_"))
+        )
+        where = f"the folder {text}"
+    elif Path(text).is_file():
+        files, where = [Path(text)], text
+    elif GLOB_CHARACTERS & set(text):
+        files = sorted(Path(p) for p in glob.glob(text) if Path(p).is_file())
+        where = f"the pattern {text!r}"
+    else:
+        raise InputError(f"{text} does not exist.")
+    if not files:
+        raise InputError(f"No file matches {where}.")
+    formats = {}
+    for path in files:
+        try:
+            formats.setdefault(input_format(path), path)
+        except InputError as exc:
+            raise InputError(f"{where} holds {path.name}, not a table: {exc}") from exc
+    if len(formats) > 1:
+        shown = ", ".join(f"{p.name} ({fmt})" for fmt, p in formats.items())
+        raise InputError(f"{where} holds tables of several formats: {shown}.")
+    return files, next(iter(formats))
+
+
+def parquet_partitions(files):
+    """Partitions of Parquet files and their row counts, from the footers.
+
+    Raises `InputError` naming a file whose footer cannot be read, or whose
+    columns differ from the first file's.
+    """
+    require("pyarrow", "Reading Parquet")
+    import pyarrow.parquet as pq
+
+    partitions, lengths, schema = [], [], None
+    for path in files:
+        try:
+            meta = pq.ParquetFile(path).metadata
+            names = pq.read_schema(path).names
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{path} could not be read as PARQUET: {exc}") from exc
+        if schema is None:
+            schema = (path, names)
+        elif names != schema[1]:
+            raise InputError(
+                f"{path} has the columns {names}, and {schema[0]} has "
+                f"{schema[1]}: the files of one table must have the same columns."
+            )
+        group, rows = [], 0
+        for i in range(meta.num_row_groups):
+            group.append(i)
+            rows += meta.row_group(i).num_rows
+            if rows >= PARTITION_ROWS or i == meta.num_row_groups - 1:
+                partitions.append(Partition(str(path), "parquet", tuple(group)))
+                lengths.append(rows)
+                group, rows = [], 0
+        if meta.num_row_groups == 0:
+            partitions.append(Partition(str(path), "parquet", ()))
+            lengths.append(0)
+    return partitions, lengths
+
+
+def text_partitions(files, fmt, sep):
+    """One partition per CSV or TSV file; their row counts are read later."""
+    if sep is None and fmt == "tsv":
+        sep = "\t"
+    return [Partition(str(path), fmt, None, sep or ",") for path in files]
+
+
+def read_arrow(partition):
+    """A Parquet partition as the pyarrow Table stored (types, index metadata)."""
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(partition.path).read_row_groups(
+            list(partition.row_groups)
+        )
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"{partition.name()} could not be read as PARQUET: {exc}"
+        ) from exc
+
+
+def read_frame(partition, arrow=None):
+    """A partition as a pandas DataFrame, indexed by position in the partition.
+
+    ``arrow``: the partition's pyarrow Table, when already read.
+    """
+    pd = require("pandas", "Reading tables")
+    if partition.fmt == "parquet":
+        frame = (read_arrow(partition) if arrow is None else arrow).to_pandas()
+    else:
+        try:
+            frame = pd.read_csv(partition.path, sep=partition.sep)
+        except (OSError, ValueError, pd.errors.ParserError) as exc:
+            raise InputError(
+                f"{partition.path} could not be read as {partition.fmt.upper()}: {exc}"
+            ) from exc
+    return frame.reset_index(drop=True)
+
+
+def write_kept(partition, keep, folder, number):
+    """Write a partition's kept rows to ``folder`` as Parquet, unchanged.
+
+    Parquet rows are filtered as stored (pyarrow), so their columns, types
+    and stored pandas index stay as they were; CSV rows as pandas reads them.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        The whole partition, as `read_frame` gives it.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if partition.fmt == "parquet":
+        arrow = read_arrow(partition)
+        frame = read_frame(partition, arrow)
+        table = arrow.filter(pa.array(keep))
+    else:
+        frame = read_frame(partition)
+        table = pa.Table.from_pandas(frame[keep], preserve_index=False)
+    pq.write_table(table, Path(folder) / f"part.{number:05d}.parquet")
+    return frame
+
+
+def check_new_folder(flag, path):
+    """Raise `InputError` unless ``path`` can be made a new folder."""
+    path = Path(path)
+    if path.exists():
+        raise InputError(
+            f"{flag} {path} exists; name a new folder (the command writes a "
+            "whole folder of Parquet partitions, and replaces none)."
+        )
+    parent = path.parent
+    if not parent.is_dir():
+        raise InputError(f"{flag} {path}: the folder {parent} does not exist.")
+
+
+def staging_folder(path):
+    """An empty hidden folder beside ``path``, renamed to it once complete."""
+    path = Path(path)
+    return Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+
+
+def discard(*folders):
+    for folder in folders:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,206 @@
+"""``skogad clean --engine dask`` on a real LocalCluster and real Parquet files.
+
+The whole job end to end is in the slow tier; the fast tier keeps the checks
+made before any work, and a corrupt footer, which needs no scoring.
+"""
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_classification
+
+pytest.importorskip("dask.dataframe")
+pytest.importorskip("distributed")
+pytest.importorskip("pyarrow")
+
+from skogad._cli import main
+from skogad._cli.clean import clean_table
+from skogad.dask._engine import draw_positions
+
+
+def _table(n=1600):
+    X, y = make_classification(
+        n,
+        5,
+        n_informative=3,
+        n_redundant=1,
+        n_classes=3,
+        n_clusters_per_class=1,
+        random_state=2,
+    )
+    flip = np.random.default_rng(1).random(n) < 0.1
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(5)])
+    frame["colour"] = np.where(X[:, 0] > 0, "red", "blue")
+    frame["label"] = np.array(["a", "b", "c"])[np.where(flip, (y + 1) % 3, y)]
+    frame["id"] = np.arange(n)
+    return frame
+
+
+def _split(frame, parts):
+    return [frame.iloc[rows] for rows in np.array_split(np.arange(len(frame)), parts)]
+
+
+def _write(frame, folder, files=4, row_group_size=150):
+    folder.mkdir()
+    for i, part in enumerate(_split(frame, files)):
+        part.to_parquet(folder / f"part-{i}.parquet", row_group_size=row_group_size)
+    return folder
+
+
+def _digests(folder):
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()
+    }
+
+
+def _clean(client, data, out, *extra):
+    return main(
+        [
+            "clean",
+            str(data),
+            "--target",
+            "label",
+            "--ignore",
+            "id",
+            "--engine",
+            "dask",
+            "--scheduler",
+            client.scheduler.address,
+            "--out",
+            str(out),
+            "-q",
+            *extra,
+        ]
+    )
+
+
+@pytest.mark.slow  # the whole job on a cluster, end to end
+def test_every_row_is_kept_or_reported_exactly_once(dask_client, tmp_path):
+    frame = _table()
+    data = _write(frame, tmp_path / "data")
+    before = _digests(data)
+    assert _clean(dask_client, data / "*.parquet", tmp_path / "kept") == 0
+    assert _digests(data) == before  # the input is never modified
+    kept = pd.read_parquet(tmp_path / "kept")
+    report = pd.read_parquet(tmp_path / "kept.report")
+    assert len(kept) + len(report) == len(frame)
+    assert set(kept["id"]).isdisjoint(report["row"])
+    assert set(kept["id"]) | set(report["row"]) == set(range(len(frame)))
+    # kept rows unchanged and in input order; report rows where they came from
+    pd.testing.assert_frame_equal(
+        kept.reset_index(drop=True),
+        frame[frame["id"].isin(kept["id"])].reset_index(drop=True),
+    )
+    assert report["score"].is_monotonic_increasing
+    given = frame.set_index("id").loc[report["row"], "label"].to_numpy()
+    np.testing.assert_array_equal(report["given_label"].to_numpy(), given)
+    assert set(report["predicted_label"]) <= {"a", "b", "c"}
+
+
+@pytest.mark.slow  # the whole job on a cluster, end to end
+def test_the_flags_are_those_of_the_in_process_command(dask_client, tmp_path):
+    frame = _table()
+    data = _write(frame, tmp_path / "data")
+    frame.to_parquet(tmp_path / "whole.parquet")
+    local = clean_table(
+        tmp_path / "whole.parquet", "label", ignore=["id"], echo=lambda *a: None
+    )
+    assert _clean(dask_client, data, tmp_path / "kept") == 0  # a folder as input
+    report = pd.read_parquet(tmp_path / "kept.report")
+    np.testing.assert_array_equal(
+        np.sort(report["row"].to_numpy()), np.flatnonzero(local["flagged"])
+    )
+    expected = local["report"].loc[report["row"], "score"].to_numpy()
+    np.testing.assert_allclose(report["score"].to_numpy(), expected, rtol=1e-6)
+
+
+@pytest.mark.slow  # the whole job on a cluster, end to end
+def test_a_sample_fit_is_reproducible(dask_client, tmp_path):
+    data = _write(_table(), tmp_path / "data")
+    reports = []
+    for name in ("one", "two"):
+        out = tmp_path / name
+        assert _clean(dask_client, data, out, "--max-fit-rows", "700") == 0
+        reports.append(pd.read_parquet(tmp_path / f"{name}.report"))
+    pd.testing.assert_frame_equal(*reports)
+
+
+@pytest.mark.slow  # the whole job on a cluster, end to end
+def test_a_label_unseen_in_the_sample_names_its_file(dask_client, tmp_path, capsys):
+    frame = _table()
+    sampled = set(draw_positions(len(frame), 400, 0))
+    odd = next(i for i in range(1300, 1600) if i not in sampled)  # in part-3
+    frame.loc[odd, "label"] = "zebra"
+    data = _write(frame, tmp_path / "data")
+    code = _clean(dask_client, data, tmp_path / "kept", "--max-fit-rows", "400")
+    assert code == 1
+    error = capsys.readouterr().err
+    assert "part-3.parquet" in error and "zebra" in error
+    assert not (tmp_path / "kept").exists()
+    assert not (tmp_path / "kept.report").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # no leftovers
+
+
+def test_a_corrupt_parquet_file_is_named_and_nothing_is_written(
+    dask_client, tmp_path, capsys
+):
+    data = _write(_table(), tmp_path / "data")
+    broken = data / "part-2.parquet"
+    broken.write_bytes(broken.read_bytes()[:-40])  # a truncated footer
+    assert _clean(dask_client, data, tmp_path / "kept") == 1
+    assert "part-2.parquet could not be read as PARQUET" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+@pytest.mark.slow  # the whole job on a cluster, end to end
+def test_a_corrupt_page_inside_a_file_leaves_nothing_at_out(
+    dask_client, tmp_path, capsys
+):
+    data = _write(_table(), tmp_path / "data", row_group_size=400)
+    broken = data / "part-1.parquet"
+    raw = bytearray(broken.read_bytes())
+    raw[4:600] = np.random.default_rng(0).bytes(596)  # pages garbled, footer intact
+    broken.write_bytes(bytes(raw))
+    assert _clean(dask_client, data, tmp_path / "kept") == 1
+    assert "part-1.parquet" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+@pytest.mark.slow  # the whole job on a cluster, end to end
+def test_csv_files_in_parquet_partitions_out(dask_client, tmp_path):
+    frame = _table(900)
+    (tmp_path / "data").mkdir()
+    for i, part in enumerate(_split(frame, 3)):
+        part.to_csv(tmp_path / "data" / f"{i}.csv", index=False)
+    assert _clean(dask_client, tmp_path / "data" / "*.csv", tmp_path / "kept") == 0
+    kept = pd.read_parquet(tmp_path / "kept")
+    report = pd.read_parquet(tmp_path / "kept.report")
+    assert sorted([*kept["id"], *report["row"]]) == list(range(900))
+
+
+def test_outputs_are_checked_before_any_work(tmp_path, capsys):
+    data = _write(_table(300), tmp_path / "data")
+    (tmp_path / "kept").mkdir()
+    base = ["clean", str(data), "--target", "label", "--engine", "dask"]
+    assert main([*base, "--out", str(tmp_path / "kept")]) == 1
+    assert "exists; name a new folder" in capsys.readouterr().err
+    assert main(base) == 1
+    assert "needs --out" in capsys.readouterr().err
+    assert main([*base, "--out", str(tmp_path / "x"), "--sep", ","]) == 1
+    assert "--sep applies to CSV" in capsys.readouterr().err
+    assert main([*base[:-2], "--out", str(tmp_path / "x.csv")]) == 1  # a folder
+    with pytest.raises(SystemExit):
+        main([*base, "--out", str(tmp_path / "x"), "--plots", "p"])
+    assert "not available with --engine dask" in capsys.readouterr().err
+    assert main([*base[:-2], "--out", str(tmp_path / "x.parquet")]) == 1
+    assert "--engine dask" in capsys.readouterr().err  # a folder needs it
+
+
+@pytest.mark.slow  # the whole job on a cluster, end to end
+def test_folder_names_are_not_patterns(dask_client, tmp_path):
+    data = _write(_table(400), tmp_path / "in [1]")
+    out = tmp_path / "out*[2]"
+    assert _clean(dask_client, data, out) == 0
+    assert len(pd.read_parquet(out)) + len(pd.read_parquet(f"{out}.report")) == 400
