@@ -201,3 +201,21 @@ def check_label_noise_imbalanced(table):
         f1 = [number(c) for c in rows[cleaner][4:]]
         # spam is 7%: a model that never says spam scores 0 (measured: 0.5 up)
         assert all(0.2 < f < 1 for f in f1), cleaner
+
+
+@pytest.mark.slow
+def test_bench_dask_quick(tmp_path):
+    pytest.importorskip("distributed")
+    table = run_quick("bench_dask.py", tmp_path)
+    rows = table_rows(table, "| rows | workers |")
+    assert [(r[0], r[1]) for r in rows] == [
+        ("20,000", "1"),
+        ("20,000", "2"),
+        ("40,000", "1"),
+        ("40,000", "2"),
+    ]
+    for row in rows:
+        assert number(row[13]) > 0.95, row  # 10% flips, well separated classes
+        assert 5 < number(row[12].rstrip("%")) < 20, row  # "auto" near 10%
+        assert len(row[10].split(" / ")) == int(row[1])  # a peak per worker
+    assert "Single-process `skogad clean`" in table
