@@ -17,7 +17,7 @@ def make_churn_table(n_samples=1500, *, noise=0.08, missing=0.05, random_state=N
     Numeric and categorical columns, missing values, an identifier column and
     a yes/no target; a known fraction of the targets is flipped, and the
     ``planted_error`` column says which. Use it to try ``skogad clean`` or
-    `GradientOutlierDetector.report` on data shaped like a real table.
+    `skogad.GradientOutlierDetector.report` on data shaped like a real table.
 
     Parameters
     ----------

@@ -57,7 +57,7 @@ def plot_scores(scores, threshold, *, ax=None, bins=50):
     ----------
     scores : array-like of shape (n_samples,)
         Outlier scores, the lower the more abnormal (``train_scores_`` or
-        `GradientOutlierDetector.score_samples`).
+        `skogad.GradientOutlierDetector.score_samples`).
     threshold : float
         Rows scoring below it are flagged (the detector's ``offset_``).
     ax : matplotlib Axes, default=None
@@ -97,7 +97,7 @@ def plot_gradient_pca(
     Parameters
     ----------
     gradients : array-like of shape (n_samples, n_features)
-        Per-sample gradient features (`GradientOutlierDetector.gradients`).
+        Per-sample gradient features (`skogad.GradientOutlierDetector.gradients`).
     flagged : array-like of bool of shape (n_samples,)
         True for the rows the detector flags.
     truth : array-like of bool of shape (n_samples,), default=None

@@ -17,3 +17,4 @@ def test_readme_python_blocks_run():
         exec(compile(block, str(README), "exec"), namespace)
     assert namespace["model"].inlier_mask_.mean() < 1
     assert namespace["search"].best_params_
+    assert (namespace["flags"].compute() == -1).any()  # the Dask three-liner
