@@ -39,7 +39,7 @@ from skogad._cli.partitioned import (
     text_partitions,
     write_kept,
 )
-from skogad._cli.tables import InputError, make_encoder, printable
+from skogad._cli.tables import InputError, category_text, make_encoder, printable
 from skogad._optional import require
 
 TOP = 10
@@ -82,9 +82,7 @@ def _features(frame, kinds, encoder):
     )
     for name, is_number in kinds.items():
         if not is_number:
-            column = frame[name]
-            text = column.astype(object).map(str, na_action="ignore")
-            columns[name] = text.where(column.notna(), np.nan)
+            columns[name] = category_text(frame[name])
     # What the fitted ColumnTransformer's transform does (its transformers
     # in order, side by side), without its checks, which cost more than the
     # imputing and scaling themselves on a million rows.

@@ -440,6 +440,12 @@ def infinite_values(features):
     return found
 
 
+def category_text(column):
+    """A categorical column as the encoder takes it: text, missing kept NaN."""
+    text = column.astype(object).map(str, na_action="ignore")
+    return text.where(column.notna(), np.nan)
+
+
 def make_encoder(features):
     """A ColumnTransformer for ``features`` and a plain-words account of it.
 
@@ -479,8 +485,7 @@ def make_encoder(features):
             identifiers.append(name)
         else:
             categorical.append(name)
-            text = column.astype(object).map(str, na_action="ignore")
-            columns[name] = text.where(column.notna(), np.nan)
+            columns[name] = category_text(column)
     if not numeric and not categorical:
         raise InputError(
             "No column can be used as a feature: every one besides the target is "
