@@ -15,7 +15,8 @@ then, in the same process and on the same flips:
   cleanlab's ``find_label_issues`` flags, at 0% (nothing flipped) to 40%;
 - trains a logistic regression, a gradient-boosted tree and the MLP on the
   noisy rows, on what each cleaner makes of them (skogad's
-  ``CleanTrainingSet`` with each ``action``: drop, relabel, weight; skogad
+  ``CleanTrainingSet`` with each ``action``: drop, relabel, weight; every
+  flagged row dropped; skogad
   told the noise rate; cleanlab's ``find_label_issues`` on each model's
   probabilities; cleanlab's ``CleanLearning``) and on the unflipped rows
   only (oracle), and measures test accuracy on an untouched, correctly
@@ -93,6 +94,9 @@ DEFAULT = "skogad default (l2, output, early_stopping)"
 TOLD = "skogad, told the noise rate"
 ORACLE = "oracle (unflipped rows only)"
 NOISY = "noisy (no cleaning)"
+# the flagged rows dropped, every one: `CleanTrainingSet`'s "drop" before it
+# kept the flagged rows whose label the network confirms
+DROP_ALL = "skogad, every flagged row dropped"
 CLEAN_LEARNING = "cleanlab CleanLearning"
 # CleanTrainingSet's actions, each a downstream row
 ACTIONS = {
@@ -489,6 +493,8 @@ def cleaners(X, y, flipped, detector, kept, cell, seed):
         for name, action in ACTIONS.items()
         if seed in cell.wide or action == "drop"
     }
+    if seed in cell.wide:
+        fits[DROP_ALL] = on_rows(detector.train_scores_ >= detector.offset_)
     fits |= {name: on_rows(mask) for name, mask in kept.items()}
     if cell.rate:  # at 0% the oracle is the noisy set
         fits[ORACLE] = on_rows(~flipped)
@@ -606,7 +612,11 @@ def run_cell(X, y, cell, seed):
             fits, X_train, y_noisy, X_test, y_test, seed, n_classes, cell
         )
         if cell.data == IMBALANCED:
-            masks = kept | {NOISY: np.ones(len(y_noisy), bool), ORACLE: ~flipped}
+            masks = kept | {
+                NOISY: np.ones(len(y_noisy), bool),
+                ORACLE: ~flipped,
+                DROP_ALL: det.train_scores_ >= det.offset_,
+            }
             shares = {c: kept_share(c, fitted, masks, y_train) for c in fitted}
     return quality, flagged, outcome, shares
 
@@ -806,7 +816,10 @@ def accuracy_tables(outcome):
         "Each cleaner's rows train each model; test labels are clean. "
         "`skogad default (drop)` fits `CleanTrainingSet` with skogad's default "
         "detector (`contamination='auto'`), which trains on the rows it does "
-        "not flag; `skogad relabel` gives the flagged rows the network's "
+        "not flag and on the flagged rows whose given label the network "
+        "confirms (`spared_`); `skogad, every flagged row dropped` trains on "
+        "the rows the detector does not flag (the drop action before it "
+        "spared any); `skogad relabel` gives the flagged rows the network's "
         "label where it is confident (dropping the other flagged rows); "
         "`skogad weight` trains on every row with a weight that falls with "
         "the score (the MLP through a weighted loss). All three, and the "

@@ -1,8 +1,18 @@
 """What `CleanTrainingSet` does with the rows its detector flags.
 
-``"drop"`` leaves them out; ``"relabel"`` gives them the network's label where
-the network is confident of one and leaves the others out; ``"weight"`` keeps
-every row and gives the flagged ones a sample weight that falls with the score.
+``"drop"`` leaves them out, except those whose given label the network
+confirms; ``"relabel"`` gives them the network's label where the network is
+confident of one and leaves the others out; ``"weight"`` keeps every row and
+gives the flagged ones a sample weight that falls with the score.
+
+Why a confirmed row is kept: a row of a rare or hard class has a large loss
+gradient without a wrong label, because the network fits that class less
+well. Confident learning counts a label as wrong only when the network is not
+confident of it. Measured on spambase cut to 7% spam at 20% uniform flips, 8
+seeds (``benchmarks/results/imbalanced.md``): dropping every flagged row kept
+32% of the true spam rows, the spam class's F1 with gradient boosting fell to
+0.44 from 0.54 without cleaning, and in one seed every row labelled spam was
+flagged; keeping the confirmed ones kept 76% and gave 0.63.
 """
 
 import numpy as np
@@ -12,6 +22,44 @@ from sklearn.utils.validation import has_fit_parameter
 from skogad._threshold import confident_labels
 
 ACTIONS = ("drop", "relabel", "weight")
+
+
+def network_labels(detector, X, y):
+    """The class the network is confident each training row is in.
+
+    Parameters
+    ----------
+    detector : GradientOutlierDetector
+        Fitted on ``(X, y)``, a classifier.
+    X, y : array-like
+        The rows it was fitted on, in the same order.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,)
+        The most probable class among those whose probability reaches the
+        detector's ``class_thresholds_``; meaningless where ``sure`` is False.
+    sure : ndarray of bool of shape (n_samples,)
+        Whether the network is confident of any class.
+    """
+    proba = detector._training_proba(X, y)
+    confident = confident_labels(proba, detector.class_thresholds_)
+    sure = confident >= 0
+    return detector.classes_[np.where(sure, confident, 0)], sure
+
+
+def confirmed(detector, X, y):
+    """Whether the network is confident of each training row's given label.
+
+    See `network_labels`. A flagged row it is confident of is kept by
+    ``"drop"`` (and left as it is by ``"relabel"``).
+
+    Returns
+    -------
+    confirmed : ndarray of bool of shape (n_samples,)
+    """
+    labels, sure = network_labels(detector, X, y)
+    return sure & (labels == np.asarray(y))
 
 
 def relabel(detector, X, y, flagged):
@@ -39,10 +87,8 @@ def relabel(detector, X, y, flagged):
     changed : ndarray of bool of shape (n_samples,)
         The rows whose label was replaced by another.
     """
-    proba = detector._training_proba(X, y)
-    confident = confident_labels(proba, detector.class_thresholds_)
-    sure = flagged & (confident >= 0)
-    suggested = detector.classes_[np.where(sure, confident, 0)]
+    suggested, sure = network_labels(detector, X, y)
+    sure &= flagged
     given = np.asarray(y)
     changed = sure & (suggested != given)
     if hasattr(y, "iloc"):

@@ -1,15 +1,22 @@
-"""CleanTrainingSet: fit an estimator on the rows a detector does not flag."""
+"""CleanTrainingSet: fit an estimator on a training set cleaned by a detector."""
 
 from typing import ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skogad._actions import ACTIONS, relabel, sample_weight_key, score_weights
+from skogad._actions import (
+    ACTIONS,
+    confirmed,
+    relabel,
+    sample_weight_key,
+    score_weights,
+)
 from skogad._compat import (
     HasMethods,
     StrOptions,
@@ -31,7 +38,7 @@ def _estimator_has(attr):
 
 
 class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
-    """Fit an estimator on the training rows a detector does not flag.
+    """Fit an estimator on a training set cleaned of the rows a detector flags.
 
     ``fit(X, y)`` fits the detector on ``(X, y)``, deals with the rows it flags
     as outliers (``fit_predict == -1``) as ``action`` says, and fits a clone
@@ -56,11 +63,15 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
         detector's ``predict(X)`` gives the flags). That way one detector fit
         can serve several estimators or actions.
     action : {"drop", "relabel", "weight"}, default="drop"
-        What happens to the flagged rows. ``"drop"``: they are left out.
-        ``"relabel"`` (classification): a flagged row takes the label its
-        network is confident of (the report's ``predicted_label`` where its
-        probability reaches the detector's ``class_thresholds_``), and is
-        left out when the network is confident of none. ``"weight"``: every
+        What happens to the flagged rows. ``"drop"``: they are left out,
+        except, with a `GradientOutlierDetector` on classes, those whose
+        given label its network is confident of (its most probable class
+        among those whose probability reaches the detector's
+        ``class_thresholds_``): a rare or hard class's rows have large
+        gradients without wrong labels (``spared_``). ``"relabel"``
+        (classification): a flagged row takes the label its network is
+        confident of (the report's ``predicted_label``), and is left out when
+        the network is confident of none. ``"weight"``: every
         row is kept and the flagged ones get a ``sample_weight`` falling
         linearly with the score, from 1 at the threshold to 0 at the lowest
         score (multiplied into any ``sample_weight`` given to ``fit``); the
@@ -79,7 +90,13 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
         True for the training rows the detector did not flag.
     sample_indices_ : ndarray
         Indices of the rows the estimator was fitted on: the unflagged ones,
-        with ``"relabel"`` also the relabelled ones, with ``"weight"`` all.
+        and the flagged ones ``"drop"`` spared or ``"relabel"`` kept; with
+        ``"weight"`` all.
+    spared_ : ndarray
+        Indices of the flagged rows kept with their given label because the
+        network is confident of it (``"drop"`` and ``"relabel"``; empty for
+        ``"weight"`` and for detectors other than a classifying
+        `GradientOutlierDetector`).
     relabelled_ : ndarray
         Indices of the rows whose label ``"relabel"`` replaced (empty for the
         other actions).
@@ -184,19 +201,28 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
         weight_key = self._check_action()
         flags = self._flags(X, y)
         self.inlier_mask_ = flags == 1
-        self.relabelled_ = np.array([], dtype=np.intp)
+        flagged = ~self.inlier_mask_
+        self.relabelled_ = self.spared_ = np.array([], dtype=np.intp)
         self.sample_weight_ = None
         fit_mask, y_fit = self.inlier_mask_, y
         detector = _unfrozen(self.detector_)
-        if self.action == "relabel" and not hasattr(detector, "classes_"):
+        on_classes = isinstance(detector, GradientOutlierDetector) and hasattr(
+            detector, "classes_"
+        )
+        if self.action == "relabel" and not on_classes:
             raise ValueError(
                 "action='relabel' replaces class labels, and the detector "
                 "treated y as a regression target: use action='drop' or "
                 "'weight'."
             )
         if self.action == "relabel":
-            y_fit, fit_mask, changed = relabel(detector, X, y, ~self.inlier_mask_)
+            y_fit, fit_mask, changed = relabel(detector, X, y, flagged)
             self.relabelled_ = np.flatnonzero(changed)
+            self.spared_ = np.flatnonzero(flagged & fit_mask & ~changed)
+        elif self.action == "drop" and on_classes and flagged.any():
+            spared = flagged & confirmed(detector, X, y)
+            self.spared_ = np.flatnonzero(spared)
+            fit_mask = self.inlier_mask_ | spared
         elif self.action == "weight":
             self.sample_weight_ = score_weights(
                 detector.train_scores_, detector.offset_, ~self.inlier_mask_
@@ -207,8 +233,12 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
             raise ValueError("The detector flagged every row; nothing is left to fit.")
         keep = self.sample_indices_
         y_kept = _safe_indexing(y_fit, keep)
-        if hasattr(detector, "classes_"):
-            lost = np.setdiff1d(detector.classes_, np.unique(y_kept))
+        # A continuous target for a classifier is the estimator's to refuse.
+        if on_classes or (
+            is_classifier(self.estimator)
+            and type_of_target(y) in ("binary", "multiclass")
+        ):
+            lost = np.setdiff1d(np.unique(np.asarray(y)), np.unique(y_kept))
             if len(lost):
                 raise ValueError(
                     f"Every training row of class(es) {lost.tolist()} was flagged; "

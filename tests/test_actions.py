@@ -38,15 +38,35 @@ def clean(action, noisy, estimator=None, **fit_params):
     return model.fit(X, y_noisy, **fit_params)
 
 
-def test_drop_fits_on_the_unflagged_rows(noisy):
+def confident_class(det, X, y):
+    """The most probable class among those reaching their threshold, or -1."""
+    proba = det._training_proba(X, y)
+    above = np.where(proba >= det.class_thresholds_, proba, -1)
+    return np.where(above.max(axis=1) >= 0, above.argmax(axis=1), -1)
+
+
+def test_drop_fits_on_the_unflagged_rows_and_the_confirmed_ones(noisy):
     X, _, y_noisy, _, det = noisy
     model = clean("drop", noisy)
-    keep = det.train_scores_ >= det.offset_
-    np.testing.assert_array_equal(model.inlier_mask_, keep)
+    unflagged = det.train_scores_ >= det.offset_
+    np.testing.assert_array_equal(model.inlier_mask_, unflagged)
+    confirmed = ~unflagged & (confident_class(det, X, y_noisy) == y_noisy)
+    np.testing.assert_array_equal(model.spared_, np.flatnonzero(confirmed))
+    keep = unflagged | confirmed
     np.testing.assert_array_equal(model.sample_indices_, np.flatnonzero(keep))
     reference = LogisticRegression().fit(X[keep], y_noisy[keep])
     np.testing.assert_allclose(model.estimator_.coef_, reference.coef_)
     assert len(model.relabelled_) == 0 and model.sample_weight_ is None
+
+
+def test_drop_with_another_detector_drops_every_flagged_row(noisy):
+    X, _, y_noisy, _, _ = noisy
+    forest = IsolationForest(contamination=0.1, random_state=0)
+    model = CleanTrainingSet(LogisticRegression(), detector=forest).fit(X, y_noisy)
+    np.testing.assert_array_equal(
+        model.sample_indices_, np.flatnonzero(model.inlier_mask_)
+    )
+    assert len(model.spared_) == 0 and model.inlier_mask_.mean() == 0.9
 
 
 def test_relabel_gives_flagged_rows_the_confident_label(noisy):
@@ -59,6 +79,12 @@ def test_relabel_gives_flagged_rows_the_confident_label(noisy):
     # the rows it fits on: every unflagged row, and the flagged ones it relabels
     assert set(np.flatnonzero(model.inlier_mask_)) <= set(model.sample_indices_)
     assert set(changed) <= set(model.sample_indices_)
+    # the flagged rows kept with their own label: the network confirms it
+    spared = flagged & ~np.isin(np.arange(len(X)), changed)
+    spared &= np.isin(np.arange(len(X)), model.sample_indices_)
+    np.testing.assert_array_equal(model.spared_, np.flatnonzero(spared))
+    confident = confident_class(det, X, y_noisy)
+    assert (confident[model.spared_] == y_noisy[model.spared_]).all()
     # the labels it gave: the net's, where it is confident of that class
     proba = det._training_proba(X, y_noisy)
     new = proba[changed].argmax(axis=1)

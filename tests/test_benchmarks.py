@@ -204,6 +204,39 @@ def check_label_noise_imbalanced(table):
 
 
 @pytest.mark.slow
+def test_bench_imbalanced_quick(tmp_path):
+    pytest.importorskip("cleanlab")
+    table = run_quick("bench_imbalanced.py", tmp_path)
+    rows = {(r[1], r[2]): r for r in table_rows(table, "| data | flips |")}
+    cleaners = [
+        "no cleaning",
+        "skogad, every flagged row dropped",
+        "cleanlab find_label_issues (logistic)",
+        "cleanlab find_label_issues (gradient boosting)",
+        "skogad default (drop)",
+        "skogad relabel",
+    ]
+    assert sorted(rows) == sorted((f, c) for f in ("0%", "20%") for c in cleaners)
+    assert all(r[0] == "generated_7pct" for r in rows.values())
+    for (flips, cleaner), row in rows.items():
+        kept = [number(c) for c in row[3:5]]
+        assert all(0 < k <= 1 for k in kept), (flips, cleaner)
+        if cleaner == "no cleaning":
+            assert kept == [1, 1] and row[6] == row[9] == ""
+        else:  # the paired difference, one seed: a signed number
+            assert re.fullmatch(r"[+-]?\d\.\d{3}", row[6]), row[6]
+    # 20% flips: most rows labelled positive are flips, and the positives'
+    # gradients are large; sparing the rows whose label the network confirms
+    # keeps far more true positives than dropping every flagged row (measured
+    # 0.69 against 0.08) and raises their F1 (0.44 against 0.12 with the
+    # logistic regression)
+    spared = rows[("20%", "skogad default (drop)")]
+    dropped = rows[("20%", "skogad, every flagged row dropped")]
+    assert number(spared[4]) > number(dropped[4]) + 0.15
+    assert number(spared[5]) > number(dropped[5])
+
+
+@pytest.mark.slow
 def test_bench_dask_quick(tmp_path):
     pytest.importorskip("distributed")
     table = run_quick("bench_dask.py", tmp_path)

@@ -7,6 +7,7 @@ import pytest
 import sklearn
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.datasets import load_breast_cancer
+from sklearn.ensemble import IsolationForest
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score
@@ -160,15 +161,44 @@ def test_bad_input(clf_data):
 
 def test_refuses_to_drop_a_whole_class(clf_data):
     X, y = clf_data
-    # a fourth class made of copies of other classes' rows cannot be learned,
-    # so its rows get the largest gradients and are all flagged
+    # a fourth class of four rows far from the others: Isolation Forest flags
+    # exactly them, so dropping leaves three classes
+    X_rare = np.vstack([X, X[:4] + 100])
+    y_rare = np.concatenate([y, np.full(4, 3)])
+    forest = IsolationForest(contamination=4 / len(X_rare), random_state=0)
+    assert np.all(np.flatnonzero(forest.fit_predict(X_rare) == -1) >= len(X))
+    model = CleanTrainingSet(LogisticRegression(), detector=forest)
+    with pytest.raises(ValueError, match=r"class\(es\) \[3\] was flagged"):
+        model.fit(X_rare, y_rare)
+
+
+def test_drop_spares_the_rows_whose_label_the_network_confirms(clf_data):
+    X, y = clf_data
+    # a fourth class made of copies of other classes' rows cannot be learned:
+    # its rows get the largest gradients and are all flagged, but the network
+    # still puts some of them in class 3 with that class's (low) confidence
     X_rare = np.vstack([X, X[:4]])
     y_rare = np.concatenate([y, np.full(4, 3)])
     model = CleanTrainingSet(LogisticRegression(), detector=detector(0.1))
-    flags = detector(0.1).fit_predict(X_rare, y_rare)
-    assert np.all(flags[-4:] == -1), "the construction must flag the rare class"
-    with pytest.raises(ValueError, match=r"class\(es\) \[3\] was flagged"):
-        model.fit(X_rare, y_rare)
+    model.fit(X_rare, y_rare)
+    flagged = np.flatnonzero(~model.inlier_mask_)
+    assert set(range(len(X), len(X_rare))) <= set(flagged)
+    assert 0 < len(model.spared_) < len(flagged)
+    assert set(model.spared_) <= set(flagged)
+    assert 3 in model.estimator_.classes_
+    # spared: the network's probability of the given label reaches that
+    # class's threshold; a flagged row left out either falls short of it or
+    # has a more probable class
+    report = model.detector_.report(X_rare, y_rare, training=True).sort_index()
+    thresholds = model.detector_.class_thresholds_[report["given_label"]]
+    given = report["given_proba"].to_numpy()
+    confident = given >= thresholds
+    assert confident[model.spared_].all()
+    left_out = np.setdiff1d(flagged, model.spared_)
+    more_probable = report["predicted_proba"].to_numpy() > given
+    assert (~confident | more_probable)[left_out].all()
+    expected = np.union1d(np.flatnonzero(model.inlier_mask_), model.spared_)
+    np.testing.assert_array_equal(model.sample_indices_, expected)
 
 
 def test_detector_as_imblearn_cleaning_step(clf_data):

@@ -273,7 +273,12 @@ def check_clean_training_set(kind, data, scale):
         return
     mask = model.inlier_mask_
     assert mask.dtype == bool and mask.shape == (n,) and mask.any()
-    np.testing.assert_array_equal(model.sample_indices_, np.flatnonzero(mask))
+    # the unflagged rows, and the flagged ones whose label the network confirms
+    spared = model.spared_
+    assert not mask[spared].any()
+    np.testing.assert_array_equal(
+        model.sample_indices_, np.union1d(np.flatnonzero(mask), spared)
+    )
     found = model.detector_
     np.testing.assert_array_equal(mask, found.train_scores_ >= found.offset_)
 
