@@ -225,7 +225,7 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
             fit_mask = self.inlier_mask_ | spared
         elif self.action == "weight":
             self.sample_weight_ = score_weights(
-                detector.train_scores_, detector.offset_, ~self.inlier_mask_
+                detector.train_scores_, detector.offset_, flagged
             )
             fit_mask = np.ones(n, dtype=bool)
         self.sample_indices_ = np.flatnonzero(fit_mask)
