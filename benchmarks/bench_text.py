@@ -75,6 +75,7 @@ from skorch import NeuralNetClassifier
 from torch import nn
 
 from skogad import GradientOutlierDetector
+from skogad._actions import relabel
 from skogad.noise import flip_labels
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -102,6 +103,13 @@ SETTINGS = {
 }
 
 DEFAULT = "skogad default (output, l2, early stopping; head)"
+RELABELLED = (
+    "skogad default, relabelled as CleanTrainingSet(action='relabel') does "
+    "(flagged rows take the label the network is confident of)"
+)
+DEFAULT_KEPT = (
+    "skogad default, as CleanTrainingSet keeps (flagged rows the network confirms kept)"
+)
 LOSS = "loss of skogad's default net"
 ALL = "skogad params='all' (head + layer 5)"
 ALL_OUTPUT = "skogad output gradient, same fit (head + layer 5)"
@@ -346,9 +354,19 @@ def load(name, n_train, n_test, max_length, tokenizer):
 
 
 # ------------------------------------------------------------- methods
-def result(suspicion, seconds, flags=None):
-    """A method's ranking (higher = more suspicious), flags and time."""
-    return {"suspicion": np.asarray(suspicion, float), "flags": flags, "time": seconds}
+def result(suspicion, seconds, flags=None, kept=None):
+    """A method's ranking (higher = more suspicious), flags, kept rows and time.
+
+    ``kept`` defaults to the rows not flagged.
+    """
+    if kept is None and flags is not None:
+        kept = ~flags
+    return {
+        "suspicion": np.asarray(suspicion, float),
+        "flags": flags,
+        "kept": kept,
+        "time": seconds,
+    }
 
 
 def skogad_methods(data, y, rate, epochs, pad_id, extended, seed):
@@ -370,6 +388,8 @@ def skogad_methods(data, y, rate, epochs, pad_id, extended, seed):
     flags = det.train_scores_ < det.offset_
     out[DEFAULT] = result(-det.train_scores_, seconds, flags)
     report, extra = timed(lambda: det.report(X, y, training=True).sort_index())
+    out[DEFAULT]["default_kept"] = report["kept"].to_numpy()
+    out[DEFAULT]["relabelled"] = relabel(det, X, y, flags)[:2]
     loss = -np.log(np.clip(report["given_proba"].to_numpy(), 1e-12, None))
     out[LOSS] = result(loss, seconds + extra)
     if not extended:
@@ -437,14 +457,19 @@ def noisy_cell(data, rate, epochs, pad_id, extended, seed=0):
         name: {**detection(flipped, m["suspicion"], m["flags"]), "time": m["time"]}
         for name, m in methods.items()
     }
-    kept = {"every noisy row": np.ones(len(y), dtype=bool)}
+    # what each head is trained on: rows, and their labels
+    kept = {"every noisy row": (np.ones(len(y), dtype=bool), y)}
     for name, m in methods.items():
         if m["flags"] is not None:
-            kept[name] = ~m["flags"]
-    kept["oracle (unflipped rows only)"] = ~flipped
+            kept[name] = (m["kept"], y)
+        if name == DEFAULT:
+            kept[DEFAULT_KEPT] = (m["default_kept"], y)
+            labels, rows = m["relabelled"]
+            kept[RELABELLED] = (rows, labels)
+    kept["oracle (unflipped rows only)"] = (~flipped, y)
     accuracy = {
-        name: (int(rows.sum()), head_accuracy(data, rows, y, epochs))
-        for name, rows in kept.items()
+        name: (int(rows.sum()), head_accuracy(data, rows, labels, epochs))
+        for name, (rows, labels) in kept.items()
     }
     return quality, accuracy, int(flipped.sum())
 
@@ -465,6 +490,7 @@ def clean_cell(data, epochs, pad_id, share=0.05, seed=0):
         ).fit(data["X"], y)
     )
     scores = det.train_scores_
+    default_kept = det.report(data["X"], y, training=True).sort_index()["kept"]
     flags = scores < np.percentile(scores, 100 * share)
     dropped = np.zeros(len(y), dtype=bool)
     rng = np.random.RandomState([seed, 2])
@@ -474,6 +500,9 @@ def clean_cell(data, epochs, pad_id, share=0.05, seed=0):
         f"without skogad's lowest {share:.0%} (contamination={share})": ~flags,
         f"without {share:.0%} chosen at random": ~dropped,
         "without skogad's flags (contamination='auto')": scores >= det.offset_,
+        "as CleanTrainingSet keeps (its flags, confirmed rows kept)": (
+            default_kept.to_numpy()
+        ),
         "without cleanlab's flags": ~cleanlab_method(data, y, seed)["flags"],
     }
     accuracy = {
@@ -652,8 +681,11 @@ def report(args, settings, sizes, check, results, elapsed):
             "detector on the "
             "head net with `contamination=0.05` drops 5% of the training rows; "
             "the head is retrained as above. The same fitted net with "
-            "`contamination='auto'` (its estimate of the noise rate) and "
-            "cleanlab's `find_label_issues` (as above) are given for reference.",
+            "`contamination='auto'` (its estimate of the noise rate), the rows "
+            "`CleanTrainingSet` keeps by default (those flags, less the flagged "
+            "rows whose given label the network is confident of: the report's "
+            "`kept` column) and cleanlab's `find_label_issues` (as above) are "
+            "given for reference.",
             "",
             *table(
                 ["data", "trained on", "rows", "test accuracy"],

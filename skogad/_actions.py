@@ -1,9 +1,11 @@
 """What `CleanTrainingSet` does with the rows its detector flags.
 
 ``"drop"`` leaves them out, except those whose given label the network
-confirms; ``"relabel"`` gives them the network's label where the network is
-confident of one and leaves the others out; ``"weight"`` keeps every row and
-gives the flagged ones a sample weight that falls with the score.
+confirms: the rows the detector's report marks ``kept``, which its
+``fit_resample`` and ``skogad clean`` keep too. ``"relabel"`` gives them the
+network's label where the network is confident of one and leaves the others
+out. ``"weight"`` keeps every row and gives the flagged ones a sample weight
+that falls with the score.
 
 Why a confirmed row is kept: a row of a rare or hard class has a large loss
 gradient without a wrong label, because the network fits that class less
@@ -46,20 +48,6 @@ def network_labels(detector, X, y):
     confident = confident_labels(proba, detector.class_thresholds_)
     sure = confident >= 0
     return detector.classes_[np.where(sure, confident, 0)], sure
-
-
-def confirmed(detector, X, y):
-    """Whether the network is confident of each training row's given label.
-
-    See `network_labels`. A flagged row it is confident of is kept by
-    ``"drop"`` (and left as it is by ``"relabel"``).
-
-    Returns
-    -------
-    confirmed : ndarray of bool of shape (n_samples,)
-    """
-    labels, sure = network_labels(detector, X, y)
-    return sure & (labels == np.asarray(y))
 
 
 def relabel(detector, X, y, flagged):

@@ -12,7 +12,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skogad._actions import (
     ACTIONS,
-    confirmed,
     relabel,
     sample_weight_key,
     score_weights,
@@ -220,9 +219,8 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
             self.relabelled_ = np.flatnonzero(changed)
             self.spared_ = np.flatnonzero(flagged & fit_mask & ~changed)
         elif self.action == "drop" and on_classes and flagged.any():
-            spared = flagged & confirmed(detector, X, y)
-            self.spared_ = np.flatnonzero(spared)
-            fit_mask = self.inlier_mask_ | spared
+            fit_mask = detector._training_kept(X, y)
+            self.spared_ = np.flatnonzero(flagged & fit_mask)
         elif self.action == "weight":
             self.sample_weight_ = score_weights(
                 detector.train_scores_, detector.offset_, flagged

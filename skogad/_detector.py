@@ -44,6 +44,7 @@ from skogad._targets import (
 )
 from skogad._threshold import (
     confident_thresholds,
+    confirmed_rows,
     estimated_noise_rate,
     quantile_offset,
 )
@@ -489,7 +490,14 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         return self._train_flags()
 
     def fit_resample(self, X, y):
-        """Fit, then return the training rows not flagged (a cleaning sampler).
+        """Fit, then return the rows to keep (a cleaning sampler).
+
+        The rows kept are those `CleanTrainingSet`'s default keeps (the
+        report's ``kept`` column): the rows not flagged and, for a
+        classification, the flagged rows whose given label the network is
+        confident of (its probability reaching ``class_thresholds_``). A
+        rare or hard class's rows have large loss gradients without wrong
+        labels, and dropping them all would wipe the class out.
 
         Usable as a sampler step in an ``imblearn.pipeline.Pipeline``.
         Sets ``sample_indices_``, the indices of the kept rows.
@@ -506,7 +514,8 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         X_resampled, y_resampled : array-like
             The kept rows of X and y, in order.
         """
-        keep = np.flatnonzero(self.fit_predict(X, y) == 1)
+        self.fit(X, y)
+        keep = np.flatnonzero(self._training_kept(X, y))
         self.sample_indices_ = keep
         return _safe_indexing(X, keep), _safe_indexing(y, keep)
 
@@ -557,12 +566,16 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         -------
         report : pandas.DataFrame
             Sorted most suspicious first. Classification columns: ``score``,
-            ``rank`` (1 = most suspicious), ``flagged``, ``given_label``,
-            ``predicted_label`` (the net's label: the suggested correction),
-            ``predicted_proba`` (its probability), ``given_proba`` (the
-            probability of the given label). Regression: ``score``, ``rank``,
-            ``flagged``, ``given_target``, ``predicted_target``,
-            ``residual``, in the target's own units. For
+            ``rank`` (1 = most suspicious), ``flagged``, ``kept`` (the rows
+            `CleanTrainingSet`'s default and `fit_resample` keep: those not
+            flagged, and the flagged ones whose given label the network is
+            confident of, its probability reaching ``class_thresholds_``),
+            ``given_label``, ``predicted_label`` (the net's label: the
+            suggested correction), ``predicted_proba`` (its probability),
+            ``given_proba`` (the probability of the given label).
+            Regression: ``score``, ``rank``, ``flagged``, ``kept`` (not
+            flagged), ``given_target``, ``predicted_target``, ``residual``,
+            in the target's own units. For
             ``timing="checkpoints"`` predictions come from the final net.
 
         Examples
@@ -575,7 +588,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         >>> det = GradientOutlierDetector(contamination=0.05, random_state=0)
         >>> report = det.fit(X, y_noisy).report(X, y_noisy, training=True)
         >>> list(report.columns)  # doctest: +NORMALIZE_WHITESPACE
-        ['score', 'rank', 'flagged', 'given_label', 'predicted_label',
+        ['score', 'rank', 'flagged', 'kept', 'given_label', 'predicted_label',
          'predicted_proba', 'given_proba']
         >>> planted = report.loc[[0, 1, 2, 3, 4]]
         >>> bool(planted["rank"].max() <= 10)  # among the 10 most suspicious
@@ -611,6 +624,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
                 classes=self.classes_,
                 codes=target,
                 proba=predictions,
+                thresholds=self.class_thresholds_,
             )
         return outlier_report(
             index,
@@ -675,6 +689,18 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
 
     def _train_flags(self):
         return np.where(self.train_scores_ < self.offset_, -1, 1)
+
+    def _training_kept(self, X, y):
+        """The training rows to keep: not flagged, or flagged and confirmed.
+
+        See `confirmed_rows`; a regression's flagged rows are all left out.
+        """
+        flagged = self.train_scores_ < self.offset_
+        if not self._classifier or not flagged.any():
+            return ~flagged
+        Xt, target = self._training_rows(X, y, "Keeping the confirmed rows")
+        proba = self._predictions(Xt, training=True, check=False)
+        return ~flagged | confirmed_rows(proba, target, self.class_thresholds_)
 
     def _training_proba(self, X, y):
         """Class probabilities of the training rows, from the nets that scored them."""

@@ -1,12 +1,22 @@
-"""The per-row report: score, rank, flag, given label and the suggested one."""
+"""The per-row report: score, rank, flag, kept, given label and the suggested one."""
 
 import numpy as np
 
 from skogad._optional import require
+from skogad._threshold import confirmed_rows
 
 
 def outlier_report(
-    index, scores, offset, y, *, classes=None, codes=None, proba=None, predicted=None
+    index,
+    scores,
+    offset,
+    y,
+    *,
+    classes=None,
+    codes=None,
+    proba=None,
+    thresholds=None,
+    predicted=None,
 ):
     """A DataFrame with one row per sample, most suspicious first.
 
@@ -26,6 +36,10 @@ def outlier_report(
         Each given label's position in ``classes`` (classification).
     proba : ndarray of shape (n_samples, n_classes), default=None
         The network's class probabilities (classification).
+    thresholds : ndarray of shape (n_classes,), default=None
+        Each class's confidence threshold (classification): a flagged row
+        is kept when the network is confident of its given label
+        (`confirmed_rows`).
     predicted : ndarray of shape (n_samples,) or (n_samples, n_targets), \
             default=None
         The network's predictions (regression).
@@ -34,22 +48,26 @@ def outlier_report(
     -------
     report : pandas.DataFrame
         Classification columns: ``score``, ``rank`` (1 = most suspicious),
-        ``flagged``, ``given_label``, ``predicted_label`` (the suggested
-        correction), ``predicted_proba`` (its probability), ``given_proba``
-        (the probability of the given label). Regression: ``score``,
-        ``rank``, ``flagged``, ``given_target``, ``predicted_target``,
-        ``residual`` (single target; with several, the targets are left out).
+        ``flagged``, ``kept`` (not flagged, or flagged with a given label
+        the network is confident of), ``given_label``,
+        ``predicted_label`` (the suggested correction), ``predicted_proba``
+        (its probability), ``given_proba`` (the probability of the given
+        label). Regression: ``score``, ``rank``, ``flagged``, ``kept`` (not
+        flagged), ``given_target``, ``predicted_target``, ``residual``
+        (single target; with several, the targets are left out).
     """
     pd = require("pandas", "The report")
     scores = np.asarray(scores, dtype=float)
     order = np.argsort(scores, kind="stable")
     rank = np.empty(len(scores), dtype=np.int64)
     rank[order] = np.arange(1, len(scores) + 1)
-    columns = {"score": scores, "rank": rank, "flagged": scores < offset}
+    flagged = scores < offset
+    columns = {"score": scores, "rank": rank, "flagged": flagged, "kept": ~flagged}
     y = np.asarray(y)
     if proba is not None:
         best = proba.argmax(axis=1)
         rows = np.arange(len(y))
+        columns["kept"] = ~flagged | confirmed_rows(proba, codes, thresholds)
         columns |= {
             "given_label": y,
             "predicted_label": np.asarray(classes)[best],

@@ -52,6 +52,30 @@ def confident_labels(proba, thresholds):
     return np.where(above.any(axis=1), label, -1)
 
 
+def confirmed_rows(proba, codes, thresholds):
+    """Whether the network is confident of each row's given label.
+
+    Confident: of the classes whose probability reaches their threshold, the
+    given one is the most probable. A flagged row it is confident of is kept
+    by `CleanTrainingSet`'s default ``"drop"``, ``fit_resample`` and
+    ``skogad clean`` (why: ``skogad/_actions.py``).
+
+    Parameters
+    ----------
+    proba : ndarray of shape (n_samples, n_classes)
+        The network's class probabilities.
+    codes : ndarray of shape (n_samples,)
+        The given labels, as class positions.
+    thresholds : ndarray of shape (n_classes,)
+        Each class's confidence threshold (``class_thresholds_``).
+
+    Returns
+    -------
+    confirmed : ndarray of bool of shape (n_samples,)
+    """
+    return confident_labels(proba, thresholds) == np.asarray(codes)
+
+
 def confident_counts(proba, codes, thresholds):
     """Per given class: its rows, its confident rows, and those confidently wrong.
 

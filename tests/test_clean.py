@@ -199,6 +199,13 @@ def test_drop_spares_the_rows_whose_label_the_network_confirms(clf_data):
     assert (~confident | more_probable)[left_out].all()
     expected = np.union1d(np.flatnonzero(model.inlier_mask_), model.spared_)
     np.testing.assert_array_equal(model.sample_indices_, expected)
+    # the report's kept column, and the detector as a sampler, keep those rows
+    np.testing.assert_array_equal(np.flatnonzero(report["kept"]), model.sample_indices_)
+    sampler = clone(model.detector)  # unfitted, the same seed
+    X_kept, y_kept = sampler.fit_resample(X_rare, y_rare)
+    np.testing.assert_array_equal(sampler.sample_indices_, model.sample_indices_)
+    np.testing.assert_array_equal(X_kept, X_rare[model.sample_indices_])
+    np.testing.assert_array_equal(y_kept, y_rare[model.sample_indices_])
 
 
 def test_detector_as_imblearn_cleaning_step(clf_data):

@@ -94,9 +94,10 @@ def test_clean_writes_the_kept_rows_unchanged(churn, cleaned):
     assert kept[0] == original[0]  # same columns
     report = pd.read_csv(folder / "churn.report.csv", index_col="row")
     flagged = set(report.index[report["flagged"]])
-    expected = [row for i, row in enumerate(original[1:]) if i not in flagged]
+    dropped = set(report.index[~report["kept"]])
+    assert dropped <= flagged and 0 < len(dropped) < len(original) - 1
+    expected = [row for i, row in enumerate(original[1:]) if i not in dropped]
     assert kept[1:] == expected  # same values, same order
-    assert 0 < len(flagged) < len(original) - 1
 
 
 @pytest.mark.slow
@@ -181,11 +182,43 @@ def test_clean_parquet_linear_html_quiet(small_churn, tmp_path, capsys, monkeypa
     assert status == 0, err
     assert out == "" and err == ""
     kept = pd.read_parquet("churn.clean.parquet")
-    assert len(kept) == len(table) - round(0.08 * len(table))
+    # 8% flagged; those of them whose label the network is sure of are kept
+    flagged = round(0.08 * len(table))
+    assert len(table) - flagged <= len(kept) < len(table)
     pd.testing.assert_frame_equal(kept, table.loc[kept.index])
     page = (tmp_path / "report.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "customer_id" in page
     assert "LinearModel" in page
+
+
+def test_clean_keeps_the_flagged_rows_whose_label_the_network_is_sure_of(tmp_path):
+    from sklearn.datasets import make_classification
+
+    from skogad._cli.clean import clean_table
+
+    # a fourth class of copies of other classes' rows cannot be learned: all
+    # its rows are flagged, yet the network is sure of some of their labels
+    X, y = make_classification(
+        300, 6, n_informative=4, n_classes=3, n_clusters_per_class=1, random_state=0
+    )
+    frame = pd.DataFrame(np.vstack([X, X[:8]]), columns=list("abcdef"))
+    frame["label"] = np.concatenate([y, np.full(8, 3)])
+    frame.to_csv(tmp_path / "rare.csv", index=False)
+    lines = []
+    result = clean_table(
+        tmp_path / "rare.csv", "label", contamination=0.1, echo=lines.append
+    )
+    flagged, kept = result["flagged"], result["kept"]
+    assert flagged[300:].all() and 0 < kept[300:].sum() < 8
+    assert (kept | flagged).all()  # every row not flagged is kept
+    report = result["report"].sort_index()
+    np.testing.assert_array_equal(report["kept"], kept)
+    original = pd.read_csv(tmp_path / "rare.csv", dtype=str)
+    written = pd.read_csv(tmp_path / "rare.clean.csv", dtype=str)
+    pd.testing.assert_frame_equal(written, original[kept].reset_index(drop=True))
+    spared = int((flagged & kept).sum())
+    said = f"kept: {kept.sum()} rows, {spared} of them flagged but kept"
+    assert any(said in line for line in lines)
 
 
 def test_clean_overwrites_the_input_only_when_asked(
@@ -210,15 +243,15 @@ def test_clean_overwrites_the_input_only_when_asked(
     )
     assert status == 0, err
     assert "training" in err and "gradients" in err  # progress bars
-    found = re.search(r"Flagged (\d+) of (\d+)", out)
-    flagged, total = map(int, found.groups())
-    assert total == 200 and 0 < flagged < total
-    assert len(pd.read_csv(data)) == total - flagged
+    found = re.search(r"Flagged (\d+) of (\d+) rows \(.*\); kept: (\d+) rows", out)
+    flagged, total, kept = map(int, found.groups())
+    assert total == 200 and 0 < flagged < total and total - flagged <= kept < total
+    assert len(pd.read_csv(data)) == kept
     markdown = (tmp_path / "report.md").read_text()
     # the header: what was done to each column, and the encoder itself
     assert "dropped (1): customer_id" in markdown and "ColumnTransformer(" in markdown
     assert "timing='out_of_fold'" in markdown
-    assert "| row | score | rank | flagged | given_label |" in markdown
+    assert "| row | score | rank | flagged | kept | given_label |" in markdown
     assert markdown.count("\n| ") == total + 1  # the column names, then each row
 
 
@@ -388,6 +421,7 @@ def test_clean_table_regression_target(tmp_path):
     report = result["report"]
     assert {"given_target", "predicted_target", "residual"} <= set(report.columns)
     assert set(range(5)) <= set(report.index[report["flagged"]])
+    assert (report["kept"] == ~report["flagged"]).all()  # a regression spares none
     kept = pd.read_csv(tmp_path / "prices.clean.csv", dtype=str)
     original = pd.read_csv(tmp_path / "prices.csv", dtype=str)
     assert len(kept) == 190 and not kept["a"].isin(original["a"][:5]).any()

@@ -20,7 +20,10 @@ from skogad._cli.clean import clean_table
 from skogad.dask._engine import draw_positions
 
 
-def _table(n=1600):
+def _table(n=1600, rare=0):
+    """``n`` rows of three classes, 10% flipped; then ``rare`` copies of the
+    first rows under a fourth label the network cannot learn, some of which
+    it is still confident of (flagged but kept)."""
     X, y = make_classification(
         n,
         5,
@@ -35,7 +38,8 @@ def _table(n=1600):
     frame["colour"] = np.where(X[:, 0] > 0, "red", "blue")
     frame["label"] = np.array(["a", "b", "c"])[np.where(flip, (y + 1) % 3, y)]
     frame["id"] = np.arange(n)
-    return frame
+    copies = frame.iloc[:rare].assign(label="d", id=np.arange(n, n + rare))
+    return pd.concat([frame, copies], ignore_index=True)
 
 
 def _split(frame, parts):
@@ -85,8 +89,11 @@ def test_every_row_is_kept_or_reported_exactly_once(dask_client, tmp_path):
     assert _digests(data) == before  # the input is never modified
     kept = pd.read_parquet(tmp_path / "kept")
     report = pd.read_parquet(tmp_path / "kept.report")
-    assert len(kept) + len(report) == len(frame)
-    assert set(kept["id"]).isdisjoint(report["row"])
+    # the report holds the flagged rows; those marked kept are in both
+    dropped = report.loc[~report["kept"], "row"]
+    assert len(kept) + len(dropped) == len(frame)
+    assert set(kept["id"]).isdisjoint(dropped)
+    assert set(report.loc[report["kept"], "row"]) <= set(kept["id"])
     assert set(kept["id"]) | set(report["row"]) == set(range(len(frame)))
     # kept rows unchanged and in input order; report rows where they came from
     pd.testing.assert_frame_equal(
@@ -101,7 +108,7 @@ def test_every_row_is_kept_or_reported_exactly_once(dask_client, tmp_path):
 
 @pytest.mark.slow  # the whole job on a cluster, end to end
 def test_the_flags_are_those_of_the_in_process_command(dask_client, tmp_path):
-    frame = _table()
+    frame = _table(rare=8)
     data = _write(frame, tmp_path / "data")
     frame.to_parquet(tmp_path / "whole.parquet")
     local = clean_table(
@@ -114,6 +121,12 @@ def test_the_flags_are_those_of_the_in_process_command(dask_client, tmp_path):
     )
     expected = local["report"].loc[report["row"], "score"].to_numpy()
     np.testing.assert_allclose(report["score"].to_numpy(), expected, rtol=1e-6)
+    # and so are the flagged rows it keeps: the network is sure of their label
+    expected = local["report"].loc[report["row"], "kept"].to_numpy()
+    np.testing.assert_array_equal(report["kept"].to_numpy(), expected)
+    assert report["kept"].any()
+    kept = pd.read_parquet(tmp_path / "kept")
+    np.testing.assert_array_equal(kept["id"], np.flatnonzero(local["kept"]))
 
 
 @pytest.mark.slow  # the whole job on a cluster, end to end
@@ -177,7 +190,8 @@ def test_csv_files_in_parquet_partitions_out(dask_client, tmp_path):
     assert _clean(dask_client, tmp_path / "data" / "*.csv", tmp_path / "kept") == 0
     kept = pd.read_parquet(tmp_path / "kept")
     report = pd.read_parquet(tmp_path / "kept.report")
-    assert sorted([*kept["id"], *report["row"]]) == list(range(900))
+    dropped = report.loc[~report["kept"], "row"]
+    assert sorted([*kept["id"], *dropped]) == list(range(900))
 
 
 def test_outputs_are_checked_before_any_work(tmp_path, capsys):

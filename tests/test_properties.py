@@ -215,9 +215,16 @@ def check_detector(kind, data, scale):
     X_kept, y_kept = detector.fit_resample(X, y)
     kept = detector.sample_indices_
     assert np.all(np.diff(kept) > 0) and (len(kept) == 0 or 0 <= kept[0] < n)
-    np.testing.assert_array_equal(
-        kept, np.flatnonzero(detector.train_scores_ >= detector.offset_)
-    )
+    unflagged = detector.train_scores_ >= detector.offset_
+    expected = unflagged
+    if hasattr(detector, "classes_"):
+        # and the flagged rows whose given label is the network's confident one
+        proba = detector._training_proba(X, y)
+        above = np.where(proba >= detector.class_thresholds_, proba, -1)
+        confident = np.where(above.max(axis=1) >= 0, above.argmax(axis=1), -1)
+        codes = np.searchsorted(detector.classes_, np.asarray(y))
+        expected = unflagged | (confident == codes)
+    np.testing.assert_array_equal(kept, np.flatnonzero(expected))
     same_rows(X_kept, X, kept)
     same_rows(y_kept, y, kept)
 
@@ -474,12 +481,14 @@ def check_clean_table(kind, data, scale):
         on_disk = pd.read_csv(report, index_col="row")
 
     n = len(text.records)
-    flagged = result["flagged"]
-    assert flagged.dtype == bool and flagged.shape == (n,)
+    flagged, keep = result["flagged"], result["kept"]
+    assert flagged.dtype == keep.dtype == bool and flagged.shape == keep.shape == (n,)
+    assert (keep | flagged).all()  # only flagged rows may be left out
     for table in (result["report"], on_disk):  # every row once, flags as returned
         assert sorted(table.index) == list(range(n))
         np.testing.assert_array_equal(table["flagged"].sort_index(), flagged)
-    lines = [line for (_, line), bad in zip(text.records, flagged) if not bad]
+        np.testing.assert_array_equal(table["kept"].sort_index(), keep)
+    lines = [line for (_, line), kept_row in zip(text.records, keep) if kept_row]
     expected = "\ufeff" * text.dialect.bom + text.lines[0] + "".join(lines)
     assert kept == expected.encode("utf-8")  # the kept rows, byte for byte
 

@@ -15,6 +15,7 @@ CLASSIFICATION = [
     "score",
     "rank",
     "flagged",
+    "kept",
     "given_label",
     "predicted_label",
     "predicted_proba",
@@ -52,6 +53,28 @@ def test_report_of_the_training_rows(noisy_cancer):
     position = X.index.get_loc(row)
     assert report.loc[row, "predicted_proba"] == pytest.approx(proba[position].max())
     assert (report["predicted_proba"] >= report["given_proba"]).all()
+
+
+def test_report_keeps_the_flagged_rows_whose_label_the_network_is_sure_of(
+    noisy_cancer,
+):
+    X, y, _, _, det = noisy_cancer
+    report = det.report(X, y, training=True)
+    # two classes: the given label is the confident one when its probability
+    # reaches its class's threshold and the other's does not, or is lower
+    given = report["given_proba"].to_numpy()
+    codes = (report["given_label"] == det.classes_[1]).to_numpy().astype(int)
+    thresholds = det.class_thresholds_
+    other = 1 - given
+    confirmed = (given >= thresholds[codes]) & (
+        (other < thresholds[1 - codes]) | (other < given)
+    )
+    flagged = report["flagged"].to_numpy()
+    np.testing.assert_array_equal(report["kept"], ~flagged | confirmed)
+    X_kept, _ = GradientOutlierDetector(contamination=0.1, random_state=0).fit_resample(
+        X, y
+    )
+    assert sorted(X_kept.index) == sorted(report.index[report["kept"]])
 
 
 def test_report_finds_and_corrects_planted_errors(noisy_cancer):
@@ -114,6 +137,7 @@ def test_report_regression(reg_data):
         "score",
         "rank",
         "flagged",
+        "kept",
         "given_target",
         "predicted_target",
         "residual",
@@ -121,6 +145,7 @@ def test_report_regression(reg_data):
     np.testing.assert_allclose(
         report["residual"], report["given_target"] - report["predicted_target"]
     )
+    assert (report["kept"] == ~report["flagged"]).all()  # a regression spares none
     assert set(report.index[:5]) == set(range(5))
 
 

@@ -31,7 +31,12 @@ from skogad._cli.outputs import (
     interrupts_held,
     modes,
 )
-from skogad._cli.reports import REPORT_FORMATS, report_facts, write_report
+from skogad._cli.reports import (
+    REPORT_FORMATS,
+    kept_line,
+    report_facts,
+    write_report,
+)
 from skogad._cli.tables import (
     InputError,
     compression,
@@ -298,8 +303,9 @@ def clean_table(
     Returns
     -------
     result : dict
-        ``report`` (the DataFrame), ``detector`` (fitted), ``flagged`` (bool
-        array over the rows), ``files`` (paths written) and, with ``truth``,
+        ``report`` (the DataFrame), ``detector`` (fitted), ``flagged`` and
+        ``kept`` (bool arrays over the rows: see the report's columns of
+        those names), ``files`` (paths written) and, with ``truth``,
         ``precision`` and ``recall`` of the flags.
     """
 
@@ -351,6 +357,8 @@ def clean_table(
     flagged = detector.fit_predict(X, y.to_numpy()) == -1
     table = detector.report(X.reset_index(drop=True), y.to_numpy(), training=True)
     positions = table.index.to_numpy()
+    kept = np.empty(len(flagged), dtype=bool)
+    kept[positions] = table["kept"].to_numpy()
     if known_bad is not None:
         table["known_bad"] = known_bad[positions]
     table.index = table.index.rename("row")  # 0 = the first data row
@@ -359,13 +367,15 @@ def clean_table(
     pictures = None
     if plots is not None:
         pictures = _pictures(detector, X, y.to_numpy(), flagged, known_bad)
-    summary = report_facts(plan.data, target, y, detector, account, encoder, flagged)
+    summary = report_facts(
+        plan.data, target, y, detector, account, encoder, flagged, kept
+    )
 
     staged = Staged(plan.group)
     try:
         try:
             files = _stage(
-                staged, plan, table, summary, source, np.flatnonzero(~flagged), pictures
+                staged, plan, table, summary, source, np.flatnonzero(kept), pictures
             )
         except OSError as exc:
             raise InputError(
@@ -374,18 +384,21 @@ def clean_table(
             ) from exc
         with interrupts_held():
             staged.commit()
-            result = _summary(say, table, detector, flagged, known_bad, truth, files)
+            result = _summary(
+                say, table, detector, (flagged, kept), known_bad, truth, files
+            )
     except BaseException:
         staged.discard()
         raise
     return result
 
 
-def _summary(say, table, detector, flagged, known_bad, truth, files):
-    result = {"report": table, "detector": detector, "flagged": flagged}
+def _summary(say, table, detector, masks, known_bad, truth, files):
+    flagged, kept = masks
+    result = {"report": table, "detector": detector, "flagged": flagged, "kept": kept}
     say(
         f"Flagged {flagged.sum()} of {len(flagged)} rows ({flagged.mean():.1%}); "
-        f"kept {(~flagged).sum()}."
+        f"{kept_line(int(kept.sum()), int((flagged & kept).sum()))}."
     )
     if known_bad is not None:
         hits = np.sum(flagged & known_bad)

@@ -10,9 +10,11 @@ The job, in order:
 3. each partition is read, encoded and scored on a worker; only its scores
    (and per-class counts for ``contamination="auto"``) stay, on the worker;
 4. one threshold is set over every score (`skogad.dask._engine`);
-5. each partition is read again and its kept rows written, as stored, to a
-   Parquet file in a hidden folder beside ``--out``; its flagged rows become
-   report rows; the report is sorted and written beside ``--report``;
+5. each partition is read again; its flagged rows become report rows, and
+   those whose given label the network is confident of are kept with the
+   rows not flagged, as `CleanTrainingSet` keeps them; the kept rows are
+   written, as stored, to a Parquet file in a hidden folder beside
+   ``--out``; the report is sorted and written beside ``--report``;
 6. only then are the two folders renamed into place, the report first. A
    failure or Ctrl-C before that removes both and leaves nothing at
    ``--out`` or ``--report``.
@@ -39,8 +41,10 @@ from skogad._cli.partitioned import (
     text_partitions,
     write_kept,
 )
+from skogad._cli.reports import kept_line
 from skogad._cli.tables import InputError, category_text, make_encoder, printable
 from skogad._optional import require
+from skogad._threshold import confirmed_rows
 
 TOP = 10
 
@@ -99,20 +103,30 @@ def _labels(frame, target):
 
 
 def _report_rows(detector, frame, scores, start, kinds, encoder, target):
-    """Report rows for ``frame``'s rows (a partition's flagged rows)."""
+    """Report rows for ``frame``'s rows (a partition's flagged rows).
+
+    Their ``kept`` column marks the flagged rows whose given label the
+    network is confident of (`skogad._threshold.confirmed_rows`), which are
+    kept, as `CleanTrainingSet` keeps them.
+    """
     import pandas as pd
 
     columns = {"row": start + frame.index.to_numpy(), "score": scores}
     given = frame[target].to_numpy()
     if not detector._classifier:
-        return pd.DataFrame(columns | {"given_target": given})
+        kept = np.zeros(len(frame), dtype=bool)
+        return pd.DataFrame(columns | {"kept": kept, "given_target": given})
     best, top = np.zeros(0, dtype=np.int64), np.zeros(0)
+    kept = np.zeros(0, dtype=bool)
     if len(frame):
         X = detector._check_X(_features(frame, kinds, encoder))
         proba = detector._predictions(X, training=False, check=False)
         best = proba.argmax(axis=1)
         top = proba[np.arange(len(best)), best]
+        codes = detector._encode(given)
+        kept = confirmed_rows(proba, codes, detector.class_thresholds_)
     columns |= {
+        "kept": kept,
         "given_label": given,
         "predicted_label": np.asarray(detector.classes_)[best],
         "predicted_proba": top,
@@ -127,10 +141,24 @@ def _write(detector, partition, scored, offset, start, kinds, encoder, target, o
     detector = loaded(detector)
     scores = scored[0]
     flagged = scores < offset
-    frame = write_kept(partition, ~flagged, out, i)
-    return _report_rows(
-        detector, frame[flagged], scores[flagged], start, kinds, encoder, target
-    )
+    report = []
+
+    def keep(frame):
+        rows = _report_rows(
+            detector, frame[flagged], scores[flagged], start, kinds, encoder, target
+        )
+        report.append(rows)
+        mask = ~flagged
+        mask[np.flatnonzero(flagged)[rows["kept"].to_numpy()]] = True
+        return mask
+
+    write_kept(partition, keep, out, i)
+    return report[0]
+
+
+def _flagged_and_kept(rows):
+    """A partition's flagged rows, and how many of them are kept."""
+    return len(rows), int(rows["kept"].sum())
 
 
 def _write_report(frame, path):
@@ -169,9 +197,11 @@ def clean_partitioned(
     -------
     result : dict
         ``detector`` (fitted on the sample), ``offset``, ``n_rows``,
-        ``n_flagged``, ``top`` (the most suspicious rows, a DataFrame),
-        ``files`` (the folders written), ``seconds`` (``fit``, ``score``,
-        ``write``) and, with ``keep_scores``, ``scores``.
+        ``n_flagged``, ``n_kept`` (the rows not flagged, and the flagged
+        ones whose given label the network is confident of), ``top`` (the
+        most suspicious rows, a DataFrame), ``files`` (the folders written),
+        ``seconds`` (``fit``, ``score``, ``write``) and, with
+        ``keep_scores``, ``scores``.
     """
 
     def say(line):
@@ -349,7 +379,8 @@ def _run(
         detector, sample.iloc[:0], np.zeros(0), 0, kinds, encoder, target
     )
     table = dd.from_delayed(list(rows), meta=meta, verify_meta=False)
-    n_flagged = int(sum(dask.compute(*[delayed(len)(r) for r in rows])))
+    counts = dask.compute(*[delayed(_flagged_and_kept)(r) for r in rows])
+    n_flagged, n_spared = (int(n) for n in np.sum(counts, axis=0))
     ordered = table.sort_values("score").to_delayed()
     dask.compute(
         *[
@@ -370,7 +401,8 @@ def _run(
         staged.remove(kept_folder)
     say(
         f"Flagged {n_flagged} of {n_rows} rows ({n_flagged / max(n_rows, 1):.1%}), "
-        f"those scoring below {offset:.4g}; kept {n_rows - n_flagged}."
+        f"those scoring below {offset:.4g}; "
+        f"{kept_line(n_rows - n_flagged + n_spared, n_spared)}."
     )
     say("The most suspicious rows (row = 0-based position over the sorted files):")
     say(top.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
@@ -386,6 +418,7 @@ def _run(
         "offset": offset,
         "n_rows": n_rows,
         "n_flagged": n_flagged,
+        "n_kept": n_rows - n_flagged + n_spared,
         "top": top,
         "files": [out, report],
         "seconds": seconds,

@@ -151,23 +151,28 @@ def write_kept(partition, keep, folder, number):
     Parquet rows are filtered as stored (pyarrow), so their columns, types
     and stored pandas index stay as they were; CSV rows as pandas reads them.
 
-    Returns
-    -------
-    frame : pandas.DataFrame
-        The whole partition, as `read_frame` gives it.
+    Parameters
+    ----------
+    partition : Partition
+        The partition, read once here.
+    keep : callable
+        Given the whole partition as `read_frame` gives it, returns the bool
+        mask of the rows to write.
+    folder : str or Path
+        Where the part file goes.
+    number : int
+        The part's number, in its name.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     if partition.fmt == "parquet":
         arrow = read_arrow(partition)
-        frame = read_frame(partition, arrow)
-        table = arrow.filter(pa.array(keep))
+        table = arrow.filter(pa.array(keep(read_frame(partition, arrow))))
     else:
         frame = read_frame(partition)
-        table = pa.Table.from_pandas(frame[keep], preserve_index=False)
+        table = pa.Table.from_pandas(frame[keep(frame)], preserve_index=False)
     pq.write_table(table, Path(folder) / f"part.{number:05d}.parquet")
-    return frame
 
 
 def check_new_folder(flag, path):

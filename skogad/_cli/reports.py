@@ -91,7 +91,7 @@ class Facts:
     encoder: str
 
 
-def report_facts(data, target, y, detector, account, encoder, flagged):
+def report_facts(data, target, y, detector, account, encoder, flagged, kept):
     """The `Facts` of a run of ``skogad clean``."""
     if hasattr(detector, "classes_"):
         kind = f"classification, {len(detector.classes_)} classes"
@@ -103,11 +103,23 @@ def report_facts(data, target, y, detector, account, encoder, flagged):
             f"rows: {len(y)}; target: {target!r} ({kind})",
             f"flagged: {flagged.sum()} rows ({flagged.mean():.1%}), those scoring "
             f"below {detector.offset_:.4g}",
+            kept_line(int(kept.sum()), int((flagged & kept).sum())),
         ],
         detector=repr(detector),
         account=list(account),
         encoder=repr(encoder),
     )
+
+
+def kept_line(n_kept, spared):
+    """How many rows were kept, and how many of them were flagged."""
+    line = f"kept: {n_kept} rows"
+    if spared:
+        line += (
+            f", {spared} of them flagged but kept: the network is confident of "
+            "their given label"
+        )
+    return line
 
 
 def report_text(report, report_format, facts=None):
