@@ -105,10 +105,13 @@ def _parser():
         description="""\
 Train a network to predict TARGET from the other columns, score every row
 by how unusual its loss gradient is, and write
-  - CLEAN:  the rows not flagged, unchanged (same columns, values, order);
+  - CLEAN:  the kept rows, unchanged (same columns, values, order): those
+            not flagged, and the flagged rows whose given label the network
+            is confident of (a rare class's rows have large gradients
+            without wrong labels);
   - REPORT: every row, most suspicious first, with its score, rank, flag,
-            given label, the network's label (a suggested correction) and
-            its probability.
+            whether it is kept, given label, the network's label (a
+            suggested correction) and its probability.
 Numeric columns are imputed (median) and standardized; other columns are
 one-hot encoded with missing values as a category; identifier columns are
 dropped. The command prints what it did with each column.
@@ -122,7 +125,7 @@ What it promises:
   - the input file is never modified, unless --out names it and
     --overwrite-input is given;
   - every row is accounted for exactly once: each row is in REPORT, and
-    each row not flagged is in CLEAN, byte for byte as in DATA (a CSV's
+    each row it marks kept is in CLEAN, byte for byte as in DATA (a CSV's
     quoting, line ends and short rows as they were; Parquet's columns,
     types and stored index as they were, nothing added);
   - all outputs are new, or none is changed: every output path is checked
@@ -241,7 +244,8 @@ What it promises:
         "on a Dask cluster, and --out is a new folder of Parquet partitions; "
         "the report (a folder too, default CLEAN.report) holds the flagged "
         "rows, most suspicious first, 'row' being a row's 0-based position "
-        "over the files in sorted order",
+        "over the files in sorted order, 'kept' marking those also written "
+        "to --out",
     )
     scale.add_argument(
         "--workers",
