@@ -218,7 +218,7 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
             y_fit, fit_mask, changed = relabel(detector, X, y, flagged)
             self.relabelled_ = np.flatnonzero(changed)
             self.spared_ = np.flatnonzero(flagged & fit_mask & ~changed)
-        elif self.action == "drop" and on_classes and flagged.any():
+        elif self.action == "drop" and on_classes:
             fit_mask = detector._training_kept(X, y)
             self.spared_ = np.flatnonzero(flagged & fit_mask)
         elif self.action == "weight":

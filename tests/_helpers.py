@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
 # Detectors
@@ -17,6 +18,17 @@ FAST = {"timing": "early_stopping", "patience": 1, "random_state": 0, "device": 
 
 
 # Gradients
+
+
+def confident_class(detector, X, y):
+    """The most probable class among those reaching their threshold, or -1.
+
+    A reference for `skogad._threshold.confident_labels`, on the training
+    rows of a fitted classifying detector (class positions).
+    """
+    proba = detector._training_proba(X, y)
+    above = np.where(proba >= detector.class_thresholds_, proba, -1)
+    return np.where(above.max(axis=1) >= 0, above.argmax(axis=1), -1)
 
 
 def loop_gradients(module, loss_fn, X, y, names=None):

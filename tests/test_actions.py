@@ -14,7 +14,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skogad import CleanTrainingSet, GradientOutlierDetector
 from skogad.noise import flip_labels
-from tests._helpers import FAST
+from tests._helpers import FAST, confident_class
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +36,6 @@ def clean(action, noisy, estimator=None, **fit_params):
         estimator or LogisticRegression(), detector=FrozenEstimator(det), action=action
     )
     return model.fit(X, y_noisy, **fit_params)
-
-
-def confident_class(det, X, y):
-    """The most probable class among those reaching their threshold, or -1."""
-    proba = det._training_proba(X, y)
-    above = np.where(proba >= det.class_thresholds_, proba, -1)
-    return np.where(above.max(axis=1) >= 0, above.argmax(axis=1), -1)
 
 
 def test_drop_fits_on_the_unflagged_rows_and_the_confirmed_ones(noisy):

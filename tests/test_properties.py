@@ -49,6 +49,7 @@ from skogad._cli.tables import (  # noqa: E402
 )
 from tests import _csv_strategies as c  # noqa: E402
 from tests import _strategies as s  # noqa: E402
+from tests._helpers import confident_class  # noqa: E402
 
 
 def tier(examples, *, shrink=True):
@@ -219,11 +220,8 @@ def check_detector(kind, data, scale):
     expected = unflagged
     if hasattr(detector, "classes_"):
         # and the flagged rows whose given label is the network's confident one
-        proba = detector._training_proba(X, y)
-        above = np.where(proba >= detector.class_thresholds_, proba, -1)
-        confident = np.where(above.max(axis=1) >= 0, above.argmax(axis=1), -1)
         codes = np.searchsorted(detector.classes_, np.asarray(y))
-        expected = unflagged | (confident == codes)
+        expected = unflagged | (confident_class(detector, X, y) == codes)
     np.testing.assert_array_equal(kept, np.flatnonzero(expected))
     same_rows(X_kept, X, kept)
     same_rows(y_kept, y, kept)
