@@ -571,7 +571,11 @@ def test_grid_search_scores_a_detector_alone(clf_data, frozen_net):
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
 
 
-def test_verbose_shows_progress(clf_data, capsys):
+def test_verbose_shows_progress(clf_data, capsys, monkeypatch):
+    # tqdm trims each line to the terminal's width, read from COLUMNS where
+    # stderr is no terminal (tqdm 4.60 cuts the losses off at 80 columns, the
+    # width pytest-xdist's workers set), so the test gives a wide one.
+    monkeypatch.setenv("COLUMNS", "200")
     X, y = clf_data
     det = GradientOutlierDetector(verbose=1, batch_size=100, **FAST).fit(X, y)
     captured = capsys.readouterr()
