@@ -28,10 +28,10 @@ from skorch import NeuralNet, NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import Callback, EarlyStopping
 from skorch.dataset import ValidSplit
 from torch import nn
-from torch.utils.data import Subset
 from tqdm.auto import tqdm
 
 from skogad._gradients.engine import select_parameters
+from skogad._schedule import MAX_TRAIN_ROWS, default_schedule, module_schedule
 
 TIMINGS = ("early_stopping", "final", "checkpoints", "out_of_fold")
 N_CHECKPOINTS = 5
@@ -115,58 +115,6 @@ class Member:
         return self.snapshot.to(self.net.device)
 
 
-class ArrayBatches:
-    """A skorch iterator that slices in-memory arrays a batch at a time.
-
-    skorch's default iterator, torch's ``DataLoader``, fetches and collates
-    one row at a time, so on a small network that Python work, not the
-    network, is the cost of an epoch. This one indexes whole batches. It
-    shuffles with torch's global generator, so the training seed still fixes
-    the order (not the same order as ``DataLoader``'s).
-
-    Parameters
-    ----------
-    dataset : skorch.dataset.Dataset or torch.utils.data.Subset of one
-        Holding NumPy arrays ``X`` and ``y`` (``y`` may be ``None``).
-    batch_size : int, default=128
-        Rows per batch.
-    shuffle : bool, default=False
-        Whether each pass draws a new order.
-    **kwargs : dict
-        ``DataLoader`` options, which slicing has no use for.
-    """
-
-    def __init__(self, dataset, batch_size=128, shuffle=False, **kwargs):
-        rows = None
-        if isinstance(dataset, Subset):
-            rows = torch.as_tensor(np.asarray(dataset.indices))
-            dataset = dataset.dataset
-        self.X = torch.as_tensor(np.asarray(dataset.X))
-        self.y = None if dataset.y is None else torch.as_tensor(np.asarray(dataset.y))
-        self.rows = rows
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-
-    def __len__(self):
-        n = len(self.X) if self.rows is None else len(self.rows)
-        return math.ceil(n / self.batch_size)
-
-    def __iter__(self):
-        n = len(self.X) if self.rows is None else len(self.rows)
-        order = torch.randperm(n) if self.shuffle else None
-        if self.rows is not None:
-            order = self.rows if order is None else self.rows[order]
-        for start in range(0, n, self.batch_size):
-            if order is None:
-                batch = slice(start, start + self.batch_size)
-            else:
-                batch = order[start : start + self.batch_size]
-            X = self.X[batch]
-            # skorch's Dataset gives a placeholder target where there is none
-            y = torch.zeros(len(X)) if self.y is None else self.y[batch]
-            yield X, y
-
-
 def is_fitted_net(net) -> bool:
     """Whether a skorch net is initialized, i.e. used as is (skorch's notion)."""
     return bool(getattr(net, "initialized_", False))
@@ -193,49 +141,14 @@ def _module_kwargs(module_cls, n_features, n_outputs):
     return {f"module__{k}": v for k, v in sizes.items() if k in accepted}
 
 
-# The default net's schedule. Up to LARGE rows: batches of about n/16 rows
-# (16 steps an epoch, at most 256 rows), learning rate 1e-3, up to 100 epochs,
-# torch's DataLoader, as measured on the label-noise benchmark. Above: batches
-# of LARGE_BATCH rows sliced straight from the arrays (`ArrayBatches`), the
-# learning rate scaled with the square root of the batch, and at most
-# LARGE_EPOCHS epochs on at most MAX_TRAIN_ROWS rows drawn at random; every row
-# is scored. Measured on 2 cores (make_classification, 20 features, 100k rows):
-# the small-data schedule spent 62 s in 53 epochs of 256-row steps, most of it
-# in the DataLoader's per-row Python, for an AUROC this one matches.
-LARGE = 2**15
-LARGE_BATCH = 2048
-LARGE_EPOCHS = 15
-MAX_TRAIN_ROWS = 100_000
-
-
-def default_batch_size(n_samples):
-    """Training batch size of the default net: about 16 steps per epoch.
-
-    With few rows a fixed batch of 128 gives one optimizer step per epoch, and
-    early stopping then halts before the net has learned anything.
-    """
-    return int(np.clip(n_samples // 16, 16, 256))
-
-
-def default_schedule(n_samples):
-    """The default net's training parameters for ``n_samples`` training rows."""
-    if n_samples <= LARGE:
-        return {"lr": 1e-3, "max_epochs": 100}
-    return {
-        "batch_size": LARGE_BATCH,
-        "lr": 1e-3 * LARGE_BATCH / 256,
-        "max_epochs": LARGE_EPOCHS,
-        "iterator_train": ArrayBatches,
-        "iterator_valid": ArrayBatches,
-    }
-
-
 def build_net(net, *, classifier, n_features, n_outputs, n_samples, device):
     """An unfitted skorch net to train, for a ``net`` that is not fitted.
 
-    ``None`` gives the default `TabularMLP` net; a torch module class or
-    instance is wrapped (classes receive ``n_features``/``n_outputs`` when
-    their constructor takes them); a skorch net is cloned. Fitted nets are
+    ``None`` gives the default `TabularMLP` net, trained on ``n_samples`` rows
+    as `skogad._schedule.default_schedule` says; a torch module class or
+    instance is wrapped with `skogad._schedule.module_schedule` (classes
+    receive ``n_features``/``n_outputs`` when their constructor takes them); a
+    skorch net is cloned and keeps its own schedule. Fitted nets are
     used as they are and never come here (see `is_fitted_net`).
     """
     if isinstance(net, NeuralNet):
@@ -245,9 +158,6 @@ def build_net(net, *, classifier, n_features, n_outputs, n_samples, device):
     common = {
         "criterion": criterion,
         "optimizer": torch.optim.AdamW,
-        "lr": 1e-3,
-        "batch_size": default_batch_size(n_samples),
-        "max_epochs": 100,
         "train_split": None,
         "iterator_train__shuffle": True,
         "device": str(device),
@@ -258,12 +168,14 @@ def build_net(net, *, classifier, n_features, n_outputs, n_samples, device):
             TabularMLP,
             module__n_features=n_features,
             module__n_outputs=n_outputs,
-            **{**common, **default_schedule(n_samples)},
+            **common,
+            **default_schedule(n_samples),
         )
+    wrapped = {**common, **module_schedule(n_samples)}
     if isinstance(net, type) and issubclass(net, nn.Module):
-        return base(net, **_module_kwargs(net, n_features, n_outputs), **common)
+        return base(net, **_module_kwargs(net, n_features, n_outputs), **wrapped)
     if isinstance(net, nn.Module):
-        return base(copy.deepcopy(net), **common)
+        return base(copy.deepcopy(net), **wrapped)
     raise TypeError(
         "net must be None, a skorch NeuralNet (fitted or not, possibly wrapped in "
         "sklearn.frozen.FrozenEstimator), or a torch.nn.Module class or instance; "

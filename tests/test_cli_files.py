@@ -488,7 +488,6 @@ def _churn(folder, rows):
 
 @pytest.mark.slow
 def test_ctrl_c_during_training_exits_130_and_writes_nothing(tmp_path):
-    # under the 32,768 rows where the default schedule shortens training
     data = _churn(tmp_path, 30_000)
     (tmp_path / "churn.report.csv").write_text("previous report\n")
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
@@ -512,10 +511,10 @@ def test_ctrl_c_during_training_exits_130_and_writes_nothing(tmp_path):
     deadline = time.monotonic() + 240
     while b"training" not in err and child.poll() is None:
         assert time.monotonic() < deadline, "training did not start"
-        time.sleep(0.2)
-    # early stopping needs at least 6 epochs (patience 5), about 1.2 s on a
-    # quiet 2-core machine at 20,000 rows: interrupt well inside them
-    time.sleep(0.3)
+        time.sleep(0.02)
+    # the default net trains 30,000 rows for at least 6 epochs (patience 5),
+    # about 0.3 s on a quiet 2-core machine: interrupt well inside them
+    time.sleep(0.05)
     child.send_signal(signal.SIGINT)
     child.wait(timeout=120)
     reader.join()

@@ -178,7 +178,7 @@ def timed(request, clf_data_shared):
     """A detector fitted with each timing, shared by the tests that only read it.
 
     The net is a 10-epoch template, so that "final" and "checkpoints" (5
-    snapshots: epochs 1, 3, 6, 8, 10) do not train the default's 100 epochs.
+    snapshots: epochs 1, 3, 6, 8, 10) do not spend the default's whole budget.
     """
     X, y = clf_data_shared
     timing = request.param

@@ -1,49 +1,142 @@
-"""The default network's training schedule, small and large data."""
+"""The default network's training schedule: one formula in the number of rows."""
+
+import itertools
+import math
 
 import numpy as np
 import pytest
 import torch
 from sklearn.datasets import make_classification
+from skorch import NeuralNetClassifier
+from skorch.callbacks import Callback
 from skorch.dataset import Dataset
 from torch.utils.data import DataLoader, Subset
 
 import skogad._nets as nets
+import skogad._schedule as schedule
 from skogad import GradientOutlierDetector
 
 
-def test_small_data_keeps_its_schedule():
-    for n, batch in [(150, 16), (1797, 112), (4454, 256), (nets.LARGE, 256)]:
-        net = nets.build_net(
-            None, classifier=True, n_features=4, n_outputs=3, n_samples=n, device="cpu"
-        )
-        assert (net.batch_size, net.lr, net.max_epochs) == (batch, 1e-3, 100)
-        assert net.iterator_train is DataLoader
+def _steps(n):
+    """The optimizer steps the default net may take on n rows (80% trained)."""
+    return schedule.max_epochs(n) * math.ceil(0.8 * n / schedule.batch_size(n))
 
 
-def test_large_data_takes_big_batches_sliced_from_the_arrays():
+def test_the_schedule_is_one_formula_continuous_in_n():
+    # from a few rows to millions, no size may change a quantity by more than
+    # rounding does: the old schedule jumped 8x in batch and 7x in epochs
+    # between 32,768 and 32,769 rows
+    sizes = np.unique(np.geomspace(100, 10_000_000, 400).astype(int))
+    for n in sizes:
+        for m in (n + 1, int(n * 1.01)):
+            b, b2 = schedule.batch_size(n), schedule.batch_size(m)
+            # a 1% change of n moves the batch 1%, plus a row of rounding
+            assert abs(b2 - b) <= 0.01 * b + 1, (n, m)
+            lr, lr2 = schedule.learning_rate(n), schedule.learning_rate(m)
+            assert abs(lr2 / lr - 1) <= 2 / 3 * abs(b2 - b) / b + 1e-12, (n, m)
+            # the step budget is spent to within one epoch's steps
+            per_epoch = math.ceil(0.8 * n / b)
+            assert (
+                schedule.step_budget(n)
+                <= _steps(n)
+                < (schedule.step_budget(n) + per_epoch)
+            ), n
+            assert abs(_steps(m) / _steps(n) - 1) < 0.1, (n, m)
+    assert all(
+        schedule.batch_size(a) <= schedule.batch_size(b)
+        and schedule.learning_rate(a) <= schedule.learning_rate(b)
+        for a, b in itertools.pairwise(sizes)
+    )
+
+
+@pytest.mark.parametrize(
+    ("n", "batch", "epochs", "steps"),
+    [
+        (150, 32, 125, 500),  # iris: 4 steps an epoch
+        (1_000, 50, 32, 512),
+        (10_000, 500, 32, 512),
+        (34_000, 1_700, 32, 512),
+        (60_000, 3_000, 28, 448),
+        (100_000, 4_096, 20, 400),
+    ],
+)
+def test_batch_and_step_budget_at_a_few_sizes(n, batch, epochs, steps):
     net = nets.build_net(
-        None,
-        classifier=True,
-        n_features=4,
-        n_outputs=3,
-        n_samples=nets.LARGE + 1,
-        device="cpu",
+        None, classifier=True, n_features=4, n_outputs=3, n_samples=n, device="cpu"
     )
-    assert net.batch_size == nets.LARGE_BATCH
-    assert net.lr == pytest.approx(1e-3 * nets.LARGE_BATCH / 256)  # linear scaling
-    assert net.max_epochs == nets.LARGE_EPOCHS
-    assert net.iterator_train is nets.ArrayBatches
-    assert net.iterator_valid is nets.ArrayBatches
-    # a module the user gives keeps the schedule it was measured with
-    user = nets.build_net(
+    assert (net.batch_size, net.max_epochs, _steps(n)) == (batch, epochs, steps)
+    assert net.lr == pytest.approx(0.06 * (batch / 4096) ** (2 / 3))
+    assert net.iterator_train is schedule.ArrayBatches
+    assert net.iterator_valid is schedule.ArrayBatches
+    assert isinstance(dict(net.callbacks)["skogad_lr"], schedule.WarmupCosine)
+
+
+def test_a_users_module_and_skorch_net_keep_their_own_schedule():
+    for module in (nets.TabularMLP, nets.TabularMLP(4, 3)):
+        user = nets.build_net(
+            module,
+            classifier=True,
+            n_features=4,
+            n_outputs=3,
+            n_samples=50_000,
+            device="cpu",
+        )
+        assert (user.batch_size, user.lr, user.max_epochs) == (256, 1e-3, 100)
+        assert user.iterator_train is DataLoader
+        assert not any(name == "skogad_lr" for name, _ in user.callbacks or [])
+    own = NeuralNetClassifier(
         nets.TabularMLP,
-        classifier=True,
-        n_features=4,
-        n_outputs=3,
-        n_samples=nets.LARGE + 1,
-        device="cpu",
+        module__n_features=4,
+        module__n_outputs=3,
+        criterion=torch.nn.CrossEntropyLoss,
+        batch_size=7,
+        lr=0.123,
+        max_epochs=3,
+        train_split=None,
     )
-    assert user.batch_size == 256 and user.iterator_train is DataLoader
+    built = nets.build_net(
+        own, classifier=True, n_features=4, n_outputs=3, n_samples=50_000, device="cpu"
+    )
+    assert (built.batch_size, built.lr, built.max_epochs) == (7, 0.123, 3)
+    assert built.iterator_train is DataLoader and built.callbacks is None
+    X, y = make_classification(
+        60, 4, n_informative=3, n_redundant=1, n_classes=3, random_state=0
+    )
+    det = GradientOutlierDetector(own, random_state=0, device="cpu")
+    det.fit(X.astype(np.float32), y)
+    assert len(det.nets_[0].history) <= 3 and det.nets_[0].batch_size == 7
+
+
+class _LearningRates(Callback):
+    def initialize(self):
+        self.seen_ = []
+        return self
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            self.seen_.append(net.optimizer_.param_groups[0]["lr"])
+
+
+def test_the_learning_rate_warms_up_over_an_epoch_then_decays_to_zero():
+    n = 1_000
+    net = nets.build_net(
+        None, classifier=True, n_features=4, n_outputs=3, n_samples=n, device="cpu"
+    )
+    nets.with_callback(net, "rates", _LearningRates())
+    X, y = make_classification(
+        n, 4, n_informative=3, n_redundant=1, n_classes=3, random_state=0
+    )
+    net.fit(X.astype(np.float32), y)  # timing="final": every step is taken
+    seen = np.array(dict(net.callbacks_)["rates"].seen_)
+    per_epoch = math.ceil(n / net.batch_size)  # no split: every row trains
+    assert len(seen) == per_epoch * net.max_epochs
+    peak = net.lr
+    np.testing.assert_allclose(seen[:per_epoch], peak * np.arange(1, 21) / 20)
+    assert seen.max() == pytest.approx(peak)
+    assert np.all(np.diff(seen[per_epoch:]) <= 0)  # the cosine only falls
+    assert seen[-1] < 1e-3 * peak
+    assert schedule.warmup_cosine(10, 4, 10) == 0.0
+    assert schedule.warmup_cosine(0, 4, 10) == 0.25
 
 
 def test_array_batches_cover_the_rows_once_in_a_seeded_order():
@@ -53,7 +146,7 @@ def test_array_batches_cover_the_rows_once_in_a_seeded_order():
 
     def epoch(dataset, seed, shuffle=True):
         torch.manual_seed(seed)
-        return list(nets.ArrayBatches(dataset, batch_size=2, shuffle=shuffle))
+        return list(schedule.ArrayBatches(dataset, batch_size=2, shuffle=shuffle))
 
     batches = epoch(subset, 0)
     assert [len(yb) for _, yb in batches] == [2, 2, 1]
@@ -67,22 +160,21 @@ def test_array_batches_cover_the_rows_once_in_a_seeded_order():
         for s in range(1, 5)
     )
     in_order = epoch(Dataset(X, None), 0, shuffle=False)
-    assert len(nets.ArrayBatches(Dataset(X, None), batch_size=4)) == 3
+    assert len(schedule.ArrayBatches(Dataset(X, None), batch_size=4)) == 3
     np.testing.assert_array_equal(torch.cat([Xb for Xb, _ in in_order]).numpy(), X)
     assert all(len(yb) == len(Xb) for Xb, yb in in_order)  # skorch's placeholder
 
 
-def test_large_path_trains_on_a_sample_and_scores_every_row(monkeypatch):
-    # the large-data path, at a size a test can afford: the constants scaled
-    monkeypatch.setattr(nets, "LARGE", 300)
-    monkeypatch.setattr(nets, "LARGE_BATCH", 64)
+def test_a_large_table_trains_on_a_sample_and_scores_every_row(monkeypatch):
+    # the sample, at a size a test can afford: the cap scaled down
     monkeypatch.setattr(nets, "MAX_TRAIN_ROWS", 400)
     X, y = make_classification(1000, 8, n_informative=5, n_classes=3, random_state=0)
     det = GradientOutlierDetector(random_state=0, device="cpu").fit(X, y)
     net = det.nets_[0]
-    assert net.iterator_train is nets.ArrayBatches
+    assert net.iterator_train is schedule.ArrayBatches
+    assert net.batch_size == schedule.batch_size(400)  # the sample's schedule
     assert len(det.train_scores_) == 1000
-    # 400 rows sampled, 20% of them held out: 320 train (5 batches of 64)
+    # 400 rows sampled, 20% of them held out: 320 train
     batches = net.history[-1, "batches"]
     assert sum(b.get("train_batch_size", 0) for b in batches) == 320
     assert sum(b.get("valid_batch_size", 0) for b in batches) == 80
