@@ -71,6 +71,7 @@ from sklearn.datasets import (
     load_wine,
     make_classification,
 )
+from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
 from sklearn.frozen import FrozenEstimator
 from sklearn.impute import SimpleImputer
@@ -204,7 +205,13 @@ def kinds_of(name):
 
 # -------------------------------------------------------------- models
 def _net(X, seed, n_classes, net=NeuralNetClassifier, module=TabularMLP, **params):
-    """skogad's default network in skorch, unfitted, for the rows ``X``."""
+    """skogad's network in skorch, unfitted, for the rows ``X``.
+
+    The architecture of skogad's default, with the plain schedule a user
+    would write (AdamW at 1e-3, batches of about n/16 rows, early stopping),
+    not the detector's own: cleanlab's 5-fold MLP and the downstream MLP stay
+    the models earlier runs measured, so their figures compare across runs.
+    """
     n_rows, n_features = X.shape
     return net(
         module,
@@ -479,7 +486,14 @@ def cleaners(X, y, flipped, detector, kept, cell, seed):
     """
 
     def on_rows(mask):
-        return lambda make: make().fit(X[mask], y[mask])
+        def fit(make):
+            if len(np.unique(y[mask])) < 2:
+                # A cleaner that kept one class has nothing to learn: scored
+                # as predicting that class, not left out of the means.
+                return DummyClassifier(strategy="most_frequent").fit(X[mask], y[mask])
+            return make().fit(X[mask], y[mask])
+
+        return fit
 
     def acting(action):
         frozen = FrozenEstimator(detector)

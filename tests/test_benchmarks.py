@@ -31,18 +31,26 @@ def test_bench_timing_quick(tmp_path):
 @pytest.mark.slow
 def test_bench_scaling_quick(tmp_path):
     pytest.importorskip("cleanlab")
+    from skogad._schedule import batch_size, max_epochs
+
     table = run_quick("bench_scaling.py", tmp_path)
     rows = table_rows(table, "| rows | skogad total (s) |")
     assert [r[0] for r in rows] == ["3,000", "40,000"]
     small, large = rows
-    # below 32,768 rows the default trains up to 100 epochs; above, up to 15
-    assert int(small[6]) > 15 and int(large[6]) <= 15
-    for row in rows:
-        assert number(row[7]) > 0.9, row  # 10% flips (measured 0.95, 0.98)
-        # training is the cost; the parts add up to about the total
+    for row, n in zip(rows, (3_000, 40_000), strict=True):
+        # one schedule: the batch and the epoch budget are the formula's
+        assert row[6] == f"{batch_size(n):,}"
+        run, budget = (int(k) for k in row[7].split(" of "))
+        assert budget == max_epochs(n) and 1 <= run <= budget
+        assert number(row[8]) > 0.9, row  # 10% flips (measured 0.96, 0.99)
+        # training is most of the cost; the parts add up to about the total
         assert number(row[3]) <= number(row[1]) * 1.5 + 1
-    assert number(small[11]) > 0.8  # cleanlab's gradient boosting ran on 3k
-    assert large[10] == "—"
+    assert number(small[12]) > 0.8  # cleanlab's gradient boosting ran on 3k
+    assert large[11] == "—"
+    previous = table_rows(table, "| rows | skogad (s) |")
+    assert [r[0] for r in previous] == ["3,000"]
+    assert number(previous[0][4]) > 0.8 and number(previous[0][6]) > 0.5
+    assert (tmp_path / "scaling_quick.png").stat().st_size > 10_000
 
 
 def rate(cell):
