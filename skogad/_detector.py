@@ -78,8 +78,8 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
           is ``max_epochs = ceil(S / ceil(0.8 n / B))`` (32 epochs up to 41k
           rows, 20 at 100k), which early stopping may end sooner.
 
-        Measured on 2 cores (``benchmarks/bench_scaling.py``): about 0.5 s for
-        10,000 rows and 1.1 s for 100,000. A torch module the user gives keeps
+        Measured on 2 cores (``benchmarks/bench_scaling.py``): 0.3 to 0.6 s up
+        to 10,000 rows, 1.2 s for 100,000. A torch module the user gives keeps
         the schedule it was measured with (AdamW at 1e-3, batches of about
         n/16 rows up to 256, at most 100 epochs). An unfitted skorch net is
         cloned and trained on ``(X, y)`` as is (its own loss, optimizer,
