@@ -86,6 +86,7 @@ from skorch.dataset import ValidSplit
 from torch import nn
 
 from skogad import CleanTrainingSet, GradientOutlierDetector, TabularMLP
+from skogad._schedule import module_schedule
 from skogad.noise import flip_labels
 
 KINDS = ["uniform", "pair"]
@@ -207,10 +208,11 @@ def kinds_of(name):
 def _net(X, seed, n_classes, net=NeuralNetClassifier, module=TabularMLP, **params):
     """skogad's network in skorch, unfitted, for the rows ``X``.
 
-    The architecture of skogad's default, with the plain schedule a user
-    would write (AdamW at 1e-3, batches of about n/16 rows, early stopping),
-    not the detector's own: cleanlab's 5-fold MLP and the downstream MLP stay
-    the models earlier runs measured, so their figures compare across runs.
+    The architecture of skogad's default, trained as skogad trains a torch
+    module a user gives (`module_schedule`: AdamW at 1e-3, batches of about
+    n/16 rows, up to 100 epochs) with early stopping, not by the detector's
+    own schedule: cleanlab's 5-fold MLP and the downstream MLP stay the models
+    earlier runs measured, so their figures compare across runs.
     """
     n_rows, n_features = X.shape
     return net(
@@ -219,9 +221,7 @@ def _net(X, seed, n_classes, net=NeuralNetClassifier, module=TabularMLP, **param
         module__n_outputs=n_classes,
         criterion=nn.CrossEntropyLoss,
         optimizer=torch.optim.AdamW,
-        lr=1e-3,
-        batch_size=int(np.clip(n_rows // 16, 16, 256)),
-        max_epochs=100,
+        **module_schedule(n_rows),
         train_split=ValidSplit(0.2, stratified=True, random_state=seed),
         callbacks=[EarlyStopping(patience=5, load_best=True, sink=_quiet)],
         iterator_train__shuffle=True,

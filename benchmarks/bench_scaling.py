@@ -56,7 +56,7 @@ from sklearn.preprocessing import StandardScaler
 from skorch import NeuralNetClassifier
 
 from skogad import GradientOutlierDetector, TabularMLP
-from skogad._schedule import ArrayBatches
+from skogad._schedule import ArrayBatches, module_schedule
 from skogad.noise import flip_labels
 
 SIZES = [
@@ -117,9 +117,8 @@ def previous_net(regime, n):
     as a skorch net, it is trained on the rows as given: features are
     standardized before, as the default does.
     """
-    if regime == "small":
-        schedule = {"batch_size": int(np.clip(n // 16, 16, 256)), "lr": 1e-3}
-        schedule["max_epochs"] = 100
+    if regime == "small":  # as a torch module given to skogad still trains
+        schedule = module_schedule(n)
     else:
         schedule = {
             "batch_size": 2048,
