@@ -72,14 +72,14 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
 
         - batches of ``B = clip(n/20, 32, 4096)`` rows (16 steps an epoch on
           the 80% not held out), sliced straight from the arrays;
-        - a peak learning rate of ``0.06 (B/4096)^(2/3)``, reached by a linear
+        - a peak learning rate of ``0.06 (B/4096)^0.9``, reached by a linear
           warm-up over the first epoch, then a cosine decay to zero;
-        - a budget of ``S = 500 min(1, (2048/B)^(1/3))`` optimizer steps, that
-          is ``max_epochs = ceil(S / ceil(0.8 n / B))`` (32 epochs up to 41k
+        - a budget of ``S = 1000 min(1, (512/B)^0.45)`` optimizer steps, that
+          is ``max_epochs = ceil(S / ceil(0.8 n / B))`` (63 epochs up to 10k
           rows, 20 at 100k), which early stopping may end sooner.
 
-        Measured on 2 cores (``benchmarks/bench_scaling.py``): 0.3 to 0.6 s up
-        to 10,000 rows, 1.2 s for 100,000. A torch module the user gives keeps
+        Measured on 2 cores (``benchmarks/bench_scaling.py``): 0.35 to 0.73 s
+        up to 10,000 rows, 1.1 s for 100,000. A torch module the user gives keeps
         the schedule it was measured with (AdamW at 1e-3, batches of about
         n/16 rows up to 256, at most 100 epochs). An unfitted skorch net is
         cloned and trained on ``(X, y)`` as is (its own loss, optimizer,

@@ -141,7 +141,9 @@ def _module_kwargs(module_cls, n_features, n_outputs):
     return {f"module__{k}": v for k, v in sizes.items() if k in accepted}
 
 
-def build_net(net, *, classifier, n_features, n_outputs, n_samples, device):
+def build_net(
+    net, *, classifier, n_features, n_outputs, n_samples, device, epoch_table=False
+):
     """An unfitted skorch net to train, for a ``net`` that is not fitted.
 
     ``None`` gives the default `TabularMLP` net, trained on ``n_samples`` rows
@@ -149,7 +151,8 @@ def build_net(net, *, classifier, n_features, n_outputs, n_samples, device):
     instance is wrapped with `skogad._schedule.module_schedule` (classes
     receive ``n_features``/``n_outputs`` when their constructor takes them); a
     skorch net is cloned and keeps its own schedule. Fitted nets are
-    used as they are and never come here (see `is_fitted_net`).
+    used as they are and never come here (see `is_fitted_net`). The default
+    net prints skorch's table of epochs when ``epoch_table``.
     """
     if isinstance(net, NeuralNet):
         return clone(net)
@@ -164,11 +167,20 @@ def build_net(net, *, classifier, n_features, n_outputs, n_samples, device):
         "verbose": 0,
     }
     if net is None:
+        if epoch_table:
+            quiet = {"verbose": 1}
+        else:
+            # skorch's per-batch callback calls are a tenth of a small table's
+            # training time: with no table to print, its log and validation
+            # accuracy are left out.
+            quiet = {"callbacks__print_log": None}
+            if classifier:
+                quiet["callbacks__valid_acc"] = None
         return base(
             TabularMLP,
             module__n_features=n_features,
             module__n_outputs=n_outputs,
-            **common,
+            **{**common, **quiet},
             **default_schedule(n_samples),
         )
     wrapped = {**common, **module_schedule(n_samples)}
@@ -481,12 +493,11 @@ def fit_members(
         n_outputs=n_outputs,
         n_samples=min(len(X), MAX_TRAIN_ROWS) if inner is None else len(X),
         device=device,
+        epoch_table=verbose >= 2,
     )
     with_callback(template, "skogad_checks", _BeforeTraining(params))
     if verbose:
         with_callback(template, "skogad_progress", EpochProgress())
-    if verbose >= 2 and inner is None:
-        template.set_params(verbose=1)  # the default net's epoch table
     return train_members(
         template,
         X,

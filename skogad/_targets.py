@@ -189,6 +189,8 @@ def check_label_types(y):
     numpy and scikit-learn sort the labels, and fail with a TypeError that
     does not say it is about ``y``.
     """
+    if np.asarray(y).dtype.kind in "biufUS":  # one type by construction
+        return
     values = np.asarray(y, dtype=object).ravel()
     kinds = {"text" if isinstance(v, str | bytes) else "number" for v in values}
     if len(kinds) > 1:
@@ -220,12 +222,20 @@ def fit_classes(y, net=None):
 
 def encode_labels(y, classes):
     """Each label's position in ``classes`` (int64); unknown labels raise."""
-    # A dict, not searchsorted: labels of mixed types (a string at score
-    # time for a net trained on ints) must fail clearly, not with TypeError.
-    lookup = {c: i for i, c in enumerate(np.asarray(classes).tolist())}
-    labels = np.asarray(y).tolist()
-    codes = np.array([lookup.get(v, -1) for v in labels], dtype=np.int64)
+    y, classes = np.asarray(y), np.asarray(classes)
+    if _same_kind(y.dtype, classes.dtype):
+        # a sort, not a Python loop: 10 million labels take 4 s in a loop
+        order = np.argsort(classes, kind="stable")
+        ranked = classes[order]
+        found = np.minimum(np.searchsorted(ranked, y), len(ranked) - 1)
+        codes = np.where(ranked[found] == y, order[found], -1).astype(np.int64)
+    else:
+        # A dict, not searchsorted: labels of mixed types (a string at score
+        # time for a net trained on ints) must fail clearly, not with TypeError.
+        lookup = {c: i for i, c in enumerate(classes.tolist())}
+        codes = np.array([lookup.get(v, -1) for v in y.tolist()], dtype=np.int64)
     if np.any(codes < 0):
+        labels = y.tolist()
         unseen = sorted({repr(v) for v, c in zip(labels, codes) if c < 0})
         raise ValueError(
             f"y has labels the network was not trained on: "
@@ -233,6 +243,14 @@ def encode_labels(y, classes):
             f"{np.asarray(classes).tolist()}."
         )
     return codes
+
+
+def _same_kind(a, b):
+    """Whether two dtypes both hold numbers (bools included) or both text."""
+    numeric = "biuf"
+    return (a.kind in numeric and b.kind in numeric) or (
+        a.kind in "U" and b.kind in "U"
+    )
 
 
 def _columns(y):

@@ -108,7 +108,7 @@ def test_every_row_is_kept_or_reported_exactly_once(dask_client, tmp_path):
 
 @pytest.mark.slow  # the whole job on a cluster, end to end
 def test_the_flags_are_those_of_the_in_process_command(dask_client, tmp_path):
-    frame = _table(rare=8)
+    frame = _table(rare=12)
     data = _write(frame, tmp_path / "data")
     frame.to_parquet(tmp_path / "whole.parquet")
     local = clean_table(

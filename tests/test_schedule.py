@@ -33,7 +33,10 @@ def test_the_schedule_is_one_formula_continuous_in_n():
             # a 1% change of n moves the batch 1%, plus a row of rounding
             assert abs(b2 - b) <= 0.01 * b + 1, (n, m)
             lr, lr2 = schedule.learning_rate(n), schedule.learning_rate(m)
-            assert abs(lr2 / lr - 1) <= 2 / 3 * abs(b2 - b) / b + 1e-12, (n, m)
+            assert abs(lr2 / lr - 1) <= schedule.LR_POWER * abs(b2 - b) / b + 1e-12, (
+                n,
+                m,
+            )
             # the step budget is spent to within one epoch's steps
             per_epoch = math.ceil(0.8 * n / b)
             assert (
@@ -41,7 +44,8 @@ def test_the_schedule_is_one_formula_continuous_in_n():
                 <= _steps(n)
                 < (schedule.step_budget(n) + per_epoch)
             ), n
-            assert abs(_steps(m) / _steps(n) - 1) < 0.1, (n, m)
+            if m <= schedule.MAX_TRAIN_ROWS:  # larger tables train on a sample
+                assert abs(_steps(m) / _steps(n) - 1) < 0.1, (n, m)
     assert all(
         schedule.batch_size(a) <= schedule.batch_size(b)
         and schedule.learning_rate(a) <= schedule.learning_rate(b)
@@ -52,11 +56,11 @@ def test_the_schedule_is_one_formula_continuous_in_n():
 @pytest.mark.parametrize(
     ("n", "batch", "epochs", "steps"),
     [
-        (150, 32, 125, 500),  # iris: 4 steps an epoch
-        (1_000, 50, 32, 512),
-        (10_000, 500, 32, 512),
-        (34_000, 1_700, 32, 512),
-        (60_000, 3_000, 28, 448),
+        (150, 32, 250, 1_000),  # iris: 4 steps an epoch
+        (1_000, 50, 63, 1_008),
+        (10_000, 500, 63, 1_008),
+        (34_000, 1_700, 37, 592),
+        (60_000, 3_000, 29, 464),
         (100_000, 4_096, 20, 400),
     ],
 )
@@ -65,7 +69,7 @@ def test_batch_and_step_budget_at_a_few_sizes(n, batch, epochs, steps):
         None, classifier=True, n_features=4, n_outputs=3, n_samples=n, device="cpu"
     )
     assert (net.batch_size, net.max_epochs, _steps(n)) == (batch, epochs, steps)
-    assert net.lr == pytest.approx(0.06 * (batch / 4096) ** (2 / 3))
+    assert net.lr == pytest.approx(0.06 * (batch / 4096) ** 0.9)
     assert net.iterator_train is schedule.ArrayBatches
     assert net.iterator_valid is schedule.ArrayBatches
     assert isinstance(dict(net.callbacks)["skogad_lr"], schedule.WarmupCosine)
