@@ -129,6 +129,7 @@ def _write_if_changed(path, text):
 
 BENCHMARK_ORDER = [
     "label_noise",
+    "label_noise_instance",
     "timing",
     "scaling",
     "gradients",
