@@ -758,7 +758,6 @@ def main(argv=None):
             *accuracy_tables(outcome),
             *detection_table(quality),
         ]
-        write_markdown(stem.with_suffix(".md"), lines)
     else:
         stem = output_stem(args, "label_noise")
         lines = [
@@ -769,8 +768,8 @@ def main(argv=None):
             *imbalanced_table(outcome, shares),
             *detection_table(quality),
         ]
-        write_markdown(stem.with_suffix(".md"), lines)
         write_plot(stem.with_suffix(".png"), quality)
+    write_markdown(stem.with_suffix(".md"), lines)
     print(f"done in {time.perf_counter() - start:.0f} s", file=sys.stderr)
 
 
@@ -885,10 +884,10 @@ def _ran_at_20(quality, kind, method):
     return sorted(d for d, k, r, m in quality if (k, r, m) == (kind, 0.2, method))
 
 
-def _per_dataset(quality, kind, method, data, key):
-    """``key`` of ``method`` at 20% ``kind`` noise on each of ``data``, the
-    mean over seeds."""
-    return [np.mean([s[key] for s in quality[(d, kind, 0.2, method)]]) for d in data]
+def _per_dataset(quality, kind, method, data, key, rate=0.2):
+    """``key`` of ``method`` at ``rate`` of ``kind`` noise on each of ``data``,
+    the mean over seeds."""
+    return [np.mean([s[key] for s in quality[(d, kind, rate, method)]]) for d in data]
 
 
 def accuracy_tables(outcome):
@@ -1242,12 +1241,7 @@ def instance_summary(quality):
             if not data:
                 continue
             figures = [
-                np.mean(
-                    [
-                        np.mean([s[key] for s in quality[(d, kind, rate, method)]])
-                        for d in data
-                    ]
-                )
+                np.mean(_per_dataset(quality, kind, method, data, key, rate))
                 for key in ("AUROC", "AP", "P@k")
             ]
             rows.append(
