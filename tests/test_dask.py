@@ -204,3 +204,77 @@ def test_a_worker_killed_mid_run_changes_nothing(dask_client, table):
     np.testing.assert_allclose(scores.to_numpy(), expected, rtol=1e-6)
     assert len(dask_client.run(os.getpid)) >= 1
     assert torch.get_num_threads() >= 1
+
+
+def _parquet_folder(frame, folder, files, index=False):
+    """``frame`` written as Parquet files, in order, and read back with Dask.
+
+    ``files``: how many files of equal size, or the rows where files start
+    (after the first). With ``index``, the row number is kept as a column
+    ``row`` that Dask reads as a sorted index (known divisions).
+    """
+    folder.mkdir()
+    for i, rows in enumerate(np.array_split(np.arange(len(frame)), files)):
+        part = frame.iloc[rows].rename_axis("row").reset_index()
+        part.to_parquet(folder / f"part{i}.parquet", index=False)
+    if index:
+        return dd.read_parquet(
+            folder / "*.parquet", index="row", calculate_divisions=True
+        )
+    return dd.read_parquet(folder / "*.parquet", columns=list(frame.columns))
+
+
+@pytest.mark.parametrize("divisions", ["unknown", "known"])
+def test_x_and_y_as_columns_of_one_parquet_table(
+    dask_client, table, tmp_path, divisions
+):
+    parquet = _parquet_folder(table, tmp_path / "data", 6, index=divisions == "known")
+    assert parquet.known_divisions == (divisions == "known")
+    X, y = parquet.drop(columns="label"), parquet["label"]
+    # Dask reads the label alone in fewer, larger partitions than the features,
+    # although both report the table's count: zipping them would misalign rows.
+    assert X.npartitions == y.npartitions == 6
+    assert len(y.to_delayed()) < len(X.to_delayed()) == 6
+    parallel = ParallelDetector(GradientOutlierDetector(**FAST), random_state=0)
+    parallel.fit(X, y)
+    reference = _in_process(table)
+    scores = parallel.score_samples(X, y).compute()
+    expected = reference.score_samples(*_xy(table))
+    np.testing.assert_allclose(scores.to_numpy(), expected, rtol=1e-6, atol=1e-9)
+    assert parallel.offset_ == reference.offset_
+    flags = parallel.predict(X, y).compute().to_numpy()
+    np.testing.assert_array_equal(flags, reference.fit_predict(*_xy(table)))
+    # a sample fit reads the same table too
+    sampled = ParallelDetector(
+        GradientOutlierDetector(**FAST), max_fit_rows=700, random_state=0
+    ).fit(X, y)
+    assert sampled.n_rows_ == len(table) and len(sampled.fit_rows_) == 700
+
+
+def test_x_and_y_split_at_other_rows_are_refused_by_partition(table, tmp_path):
+    X = _parquet_folder(table, tmp_path / "x", 4).drop(columns="label")
+    parallel = ParallelDetector(GradientOutlierDetector(**FAST))
+    # four files each: of 300 rows for X, of 100, 400, 400 and 300 for y
+    y = _parquet_folder(table, tmp_path / "y", [100, 500, 900])["label"]
+    with pytest.raises(
+        ValueError, match=r"partition \d has \d+ rows of X and \d+ of y"
+    ):
+        parallel.fit(X, y)
+    # as many rows in each partition, but not the same rows
+    X, _ = _dask(table, 4)
+    shuffled = table["label"].sample(frac=1, random_state=0)
+    y = dd.from_pandas(shuffled, npartitions=4, sort=False)
+    with pytest.raises(ValueError, match=r"partition \d: .* different index values"):
+        parallel.fit(X, y)
+    with pytest.raises(ValueError, match="one column"):
+        parallel.fit(X, _dask(table, 4)[0][["f0", "f1"]])
+
+
+def test_a_categorical_column_is_named_before_any_work(table):
+    frame = table.assign(colour=pd.Categorical(np.resize(["u", "v"], len(table))))
+    X, y = _dask(frame, 3)
+    parallel = ParallelDetector(GradientOutlierDetector(**FAST))
+    with pytest.raises(ValueError, match=r"1 non-numeric column\(s\): 'colour' \(cat"):
+        parallel.fit(X, y)
+    with pytest.raises(ValueError, match="'colour'"):
+        parallel.fit(*_dask(table, 3)).score_samples(X, y)

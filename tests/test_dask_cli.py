@@ -20,10 +20,11 @@ from skogad._cli.clean import clean_table
 from skogad.dask._engine import draw_positions
 
 
-def _table(n=1600, rare=0):
+def _table(n=1600, rare=0, planted=False):
     """``n`` rows of three classes, 10% flipped; then ``rare`` copies of the
     first rows under a fourth label the network cannot learn, some of which
-    it is still confident of (flagged but kept)."""
+    it is still confident of (flagged but kept). With ``planted``, a column
+    ``planted`` marks the flipped rows and the copies ("yes"/"no")."""
     X, y = make_classification(
         n,
         5,
@@ -39,7 +40,11 @@ def _table(n=1600, rare=0):
     frame["label"] = np.array(["a", "b", "c"])[np.where(flip, (y + 1) % 3, y)]
     frame["id"] = np.arange(n)
     copies = frame.iloc[:rare].assign(label="d", id=np.arange(n, n + rare))
-    return pd.concat([frame, copies], ignore_index=True)
+    frame = pd.concat([frame, copies], ignore_index=True)
+    if planted:
+        bad = np.concatenate([flip, np.ones(rare, dtype=bool)])
+        frame["planted"] = np.where(bad, "yes", "no")
+    return frame
 
 
 def _split(frame, parts):
@@ -59,7 +64,7 @@ def _digests(folder):
     }
 
 
-def _clean(client, data, out, *extra):
+def _clean(client, data, out, *extra, quiet=True):
     return main(
         [
             "clean",
@@ -74,7 +79,7 @@ def _clean(client, data, out, *extra):
             client.scheduler.address,
             "--out",
             str(out),
-            "-q",
+            *(["-q"] if quiet else []),
             *extra,
         ]
     )
@@ -107,14 +112,28 @@ def test_every_row_is_kept_or_reported_exactly_once(dask_client, tmp_path):
 
 
 @pytest.mark.slow  # the whole job on a cluster, end to end
-def test_the_flags_are_those_of_the_in_process_command(dask_client, tmp_path):
-    frame = _table(rare=12)
+def test_the_flags_are_those_of_the_in_process_command(dask_client, tmp_path, capsys):
+    frame = _table(rare=12, planted=True)
     data = _write(frame, tmp_path / "data")
     frame.to_parquet(tmp_path / "whole.parquet")
     local = clean_table(
-        tmp_path / "whole.parquet", "label", ignore=["id"], echo=lambda *a: None
+        tmp_path / "whole.parquet",
+        "label",
+        ignore=["id"],
+        truth="planted",
+        echo=lambda *a: None,
     )
-    assert _clean(dask_client, data, tmp_path / "kept") == 0  # a folder as input
+    capsys.readouterr()
+    truth = ["--truth", "planted"]
+    assert _clean(dask_client, data, tmp_path / "kept", *truth, quiet=False) == 0
+    # (a folder as input)
+    # --truth: the same precision and recall, summed over the partitions
+    measured = (
+        f"Against --truth 'planted' ({(frame['planted'] == 'yes').sum()} known bad "
+        f"rows): precision {local['precision']:.2f}, recall {local['recall']:.2f}."
+    )
+    assert measured in capsys.readouterr().out
+    assert 0 < local["precision"] < 1 and 0 < local["recall"] < 1
     report = pd.read_parquet(tmp_path / "kept.report")
     np.testing.assert_array_equal(
         np.sort(report["row"].to_numpy()), np.flatnonzero(local["flagged"])
@@ -218,3 +237,17 @@ def test_folder_names_are_not_patterns(dask_client, tmp_path):
     out = tmp_path / "out*[2]"
     assert _clean(dask_client, data, out) == 0
     assert len(pd.read_parquet(out)) + len(pd.read_parquet(f"{out}.report")) == 400
+
+
+def test_a_truth_column_that_is_not_true_or_false_names_its_row(
+    dask_client, tmp_path, capsys
+):
+    frame = _table(300, planted=True)
+    frame.loc[250, "planted"] = "maybe"
+    data = _write(frame, tmp_path / "data")
+    assert _clean(dask_client, data, tmp_path / "kept", "--truth", "planted") == 1
+    assert (
+        "--truth 'planted' must hold true/false (or 1/0, yes/no) values; row 250 "
+        in capsys.readouterr().err
+    )
+    assert not (tmp_path / "kept").exists()

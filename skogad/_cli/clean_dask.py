@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skogad._cli.clean import _check_target, _column, check_choices
+from skogad._cli.clean import _check_target, _column, _truth, check_choices
 from skogad._cli.outputs import interrupts_held
 from skogad._cli.partitioned import (
     check_new_folder,
@@ -134,26 +134,36 @@ def _report_rows(detector, frame, scores, start, kinds, encoder, target):
     return pd.DataFrame(columns)
 
 
-def _write(detector, partition, scored, offset, start, kinds, encoder, target, out, i):
-    """Write a partition's kept rows; return its flagged rows' report rows."""
+def _write(detector, partition, scored, offset, start, columns, out, i, truth=None):
+    """Write a partition's kept rows.
+
+    ``columns`` is ``(kinds, encoder, target)``. Returns the flagged rows'
+    report rows and, with ``truth`` (the ``--truth`` column), how many of
+    the partition's rows it marks bad and how many of those are flagged.
+    """
     from skogad.dask._ship import loaded
 
+    kinds, encoder, target = columns
     detector = loaded(detector)
     scores = scored[0]
     flagged = scores < offset
-    report = []
+    report, known = [], []
 
     def keep(frame):
         rows = _report_rows(
             detector, frame[flagged], scores[flagged], start, kinds, encoder, target
         )
         report.append(rows)
+        if truth is not None:
+            # global row numbers, as the report gives them, in an error
+            bad = _truth(frame[truth].set_axis(start + frame.index), truth)
+            known.append((int(bad.sum()), int((bad & flagged).sum())))
         mask = ~flagged
         mask[np.flatnonzero(flagged)[rows["kept"].to_numpy()]] = True
         return mask
 
     write_kept(partition, keep, out, i)
-    return report[0]
+    return report[0], (known[0] if known else (0, 0))
 
 
 def _flagged_and_kept(rows):
@@ -183,6 +193,7 @@ def clean_partitioned(
     workers=None,
     scheduler=None,
     max_fit_rows=1_000_000,
+    truth=None,
     keep_scores=False,
     verbose=0,
     echo=print,
@@ -200,8 +211,9 @@ def clean_partitioned(
         ``n_flagged``, ``n_kept`` (the rows not flagged, and the flagged
         ones whose given label the network is confident of), ``top`` (the
         most suspicious rows, a DataFrame), ``files`` (the folders written),
-        ``seconds`` (``fit``, ``score``, ``write``) and, with
-        ``keep_scores``, ``scores``.
+        ``seconds`` (``fit``, ``score``, ``write``); with ``truth``,
+        ``precision`` and ``recall`` of the flags against that column (summed
+        over the partitions); with ``keep_scores``, ``scores``.
     """
 
     def say(line):
@@ -248,6 +260,7 @@ def clean_partitioned(
             seed=seed,
             ignore=ignore,
             max_fit_rows=max_fit_rows,
+            truth=truth,
             keep_scores=keep_scores,
             verbose=verbose,
         )
@@ -278,9 +291,11 @@ def _run(
     seed,
     ignore,
     max_fit_rows,
+    truth,
     keep_scores,
     verbose,
 ):
+    import operator
     import time
 
     from dask import delayed
@@ -306,6 +321,10 @@ def _run(
     (sample,) = take_rows([frames], lengths, positions, dask.compute)
     target = _column(sample, target, "--target")
     dropped = [target, *(_column(sample, name, "--ignore") for name in ignore)]
+    if truth is not None:
+        truth = _column(sample, truth, "--truth")
+        dropped.append(truth)
+        _truth(sample[truth].set_axis(positions), truth)  # fails before the fit
     y = sample[target]
     _check_target(y, target)
     features, encoder, account = make_encoder(sample.drop(columns=dropped))
@@ -354,33 +373,34 @@ def _run(
     staged.append(kept_folder)
     report_folder = staging_folder(report)
     staged.append(report_folder)
-    rows = dask.persist(
+    written = dask.persist(
         *[
-            delayed(_write)(
+            delayed(_write, nout=2)(
                 shipped,
                 part,
                 s,
                 offset,
                 int(start),
-                kinds,
-                encoder,
-                target,
+                (kinds, encoder, target),
                 str(kept_folder),
                 i,
+                truth,
             )
             for i, (part, s, start) in enumerate(
                 zip(partitions, scored, starts[:-1], strict=True)
             )
         ]
     )
+    rows = [delayed(operator.getitem)(w, 0) for w in written]
     if verbose:
-        _progress(rows)
+        _progress(written)
     meta = _report_rows(
         detector, sample.iloc[:0], np.zeros(0), 0, kinds, encoder, target
     )
     table = dd.from_delayed(list(rows), meta=meta, verify_meta=False)
     counts = dask.compute(*[delayed(_flagged_and_kept)(r) for r in rows])
     n_flagged, n_spared = (int(n) for n in np.sum(counts, axis=0))
+    known = np.sum(dask.compute(*[delayed(operator.getitem)(w, 1) for w in written]), 0)
     ordered = table.sort_values("score").to_delayed()
     dask.compute(
         *[
@@ -404,6 +424,16 @@ def _run(
         f"those scoring below {offset:.4g}; "
         f"{kept_line(n_rows - n_flagged + n_spared, n_spared)}."
     )
+    measured = {}
+    if truth is not None:
+        measured = {
+            "precision": known[1] / max(n_flagged, 1),
+            "recall": known[1] / max(known[0], 1),
+        }
+        say(
+            f"Against --truth {truth!r} ({known[0]} known bad rows): precision "
+            f"{measured['precision']:.2f}, recall {measured['recall']:.2f}."
+        )
     say("The most suspicious rows (row = 0-based position over the sorted files):")
     say(top.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     say(f"Wrote {out}")
@@ -422,6 +452,7 @@ def _run(
         "top": top,
         "files": [out, report],
         "seconds": seconds,
+        **measured,
     }
     if keep_scores:
         result["scores"] = scores

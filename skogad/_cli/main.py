@@ -419,7 +419,6 @@ def _clean_dask(parser, args):
         for flag, value in (
             ("--cv", args.cv),
             ("--plots", args.plots),
-            ("--truth", args.truth),
             ("--overwrite-input", args.overwrite_input),
         )
         if value
@@ -434,6 +433,7 @@ def _clean_dask(parser, args):
         workers=args.workers,
         scheduler=args.scheduler,
         max_fit_rows=args.max_fit_rows,
+        truth=args.truth,
         **_both_engines(args),
     )
 

@@ -107,6 +107,11 @@ def score_partition(detector, X, y, where, statistics):
     """
     detector = loaded(detector)
     try:
+        if y is not None and len(y) != len(X):
+            raise ValueError(
+                f"X has {len(X)} rows here and y {len(y)}: X and y are split at "
+                "different rows; partition y as X is."
+            )
         with _SCORING:
             Xt = detector._check_X(X)
             target = detector._score_target(Xt, y)

@@ -21,6 +21,7 @@ from skogad.dask._engine import (
     score_partition,
     take_rows,
 )
+from skogad.dask._frames import check_numeric, paired_partitions
 from skogad.dask._ship import shared
 
 
@@ -275,7 +276,8 @@ class ParallelDetector(MetaEstimatorMixin, OutlierMixin, BaseEstimator):
             return dd.from_delayed(
                 [delayed(_series)(s, xp) for s, xp in zip(scores, xparts, strict=True)],
                 meta=pd.Series(dtype=float, name="score"),
-                divisions=X.divisions,
+                # the read's own partitions, where the optimizer fused them
+                divisions=X.divisions if len(X.divisions) == len(xparts) + 1 else None,
                 verify_meta=False,
             )
         import dask.array as da
@@ -370,6 +372,11 @@ class ParallelDetector(MetaEstimatorMixin, OutlierMixin, BaseEstimator):
         import dask
 
         if _is_frame(X):
+            check_numeric(X)
+        if _is_frame(X) and _is_frame(y):
+            xparts, yparts = paired_partitions(X, y)
+            lengths = None
+        elif _is_frame(X):
             xparts = list(X.to_delayed())
             lengths = None
         else:
@@ -385,7 +392,7 @@ class ParallelDetector(MetaEstimatorMixin, OutlierMixin, BaseEstimator):
                 "X is a Dask collection and y is not: give y as a Dask Array or "
                 "Series partitioned as X is (e.g. both columns of one DataFrame)."
             )
-        else:
+        elif not _is_frame(X) or not _is_frame(y):
             if not _is_frame(y) and lengths is not None:
                 if not np.isnan(y.chunks[0]).any() and len(y) == lengths.sum():
                     y = y.rechunk({0: tuple(lengths)})
