@@ -27,7 +27,14 @@ from skogad._gradients.engine import (
     resolve_device,
     select_parameters,
 )
-from skogad._nets import TIMINGS, fit_members, predictions, resolve_net, sample_loss_fn
+from skogad._nets import (
+    TIMINGS,
+    fit_members,
+    predictions,
+    resolve_net,
+    sample_loss_fn,
+    softmax_outputs,
+)
 from skogad._report import outlier_report
 from skogad._scorers import NAMED_SCORERS, fit_scorers, make_scorer, mean_scores
 from skogad._state import fingerprint, fit_all_or_nothing
@@ -746,6 +753,31 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
 
         return mean_scores(self._members, self._adapters, gradients)
 
+    def _scores_and_proba(self, Xt, target):
+        """Scores of new rows and, for a classifier, their class probabilities.
+
+        One network whose probabilities are the softmax of its outputs
+        (`softmax_outputs`) gives both from the gradients' own forward pass;
+        otherwise the probabilities take one more pass (`_predictions`).
+        """
+        if not (
+            self._classifier
+            and len(self._members) == 1
+            and softmax_outputs(self._members[0])
+        ):
+            proba = None
+            if self._classifier:
+                proba = self._predictions(Xt, training=False, check=False)
+            return self._score_samples(Xt, target), proba
+        logits = []
+
+        def gradients(member, needs):
+            return self._gradients(member, Xt, target, needs, outputs=logits)
+
+        scores = mean_scores(self._members, self._adapters, gradients)
+        proba = torch.softmax(torch.cat(logits), dim=1).numpy().astype(np.float64)
+        return scores, proba
+
     def _predictions(self, Xt, training, check=True):
         return predictions(
             self._members,
@@ -782,8 +814,11 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
             return encode_target(y, self.classes_)
         return encode_target(y, None, self.target_scaler_)
 
-    def _gradients(self, member, Xt, target, output, param_names=None):
-        """Gradient features of the rows for a scorer (see `ScorerAdapter.needs`)."""
+    def _gradients(self, member, Xt, target, output, param_names=None, outputs=None):
+        """Gradient features of the rows for a scorer (see `ScorerAdapter.needs`).
+
+        ``outputs``, a list, receives the network's outputs chunk by chunk.
+        """
         return gradient_array(
             member.module,
             sample_loss_fn(member.net),
@@ -795,6 +830,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
             seed=self._seed,
             batch_size=self.batch_size,
             verbose=self.verbose,
+            outputs=outputs,
         )
 
     def _offset(self, proba, target):

@@ -537,6 +537,23 @@ def predictions(members, X, *, classifier, training, check=True):
     return total / count[:, None]
 
 
+def softmax_outputs(member):
+    """Whether ``member``'s class probabilities are the softmax of its module's
+    outputs, as its net's ``predict_proba`` computes them.
+
+    So for one network (not snapshots of one) whose skorch net infers its
+    prediction nonlinearity from a cross-entropy criterion: skorch then applies
+    a softmax to the module's outputs.
+    """
+    net = member.net
+    return (
+        member.snapshot is None
+        and isinstance(net, NeuralNetClassifier)
+        and net.predict_nonlinearity == "auto"
+        and type(getattr(net, "criterion_", None)) is nn.CrossEntropyLoss
+    )
+
+
 def _predict(net, X, *, classifier, check):
     # skorch's data loader draws a seed from torch's global generator
     with torch.random.fork_rng(devices=[]):

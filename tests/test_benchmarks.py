@@ -291,7 +291,17 @@ def test_bench_dask_quick(tmp_path):
         ("40,000", "2"),
     ]
     for row in rows:
-        assert number(row[13]) > 0.95, row  # 10% flips, well separated classes
-        assert 5 < number(row[12].rstrip("%")) < 20, row  # "auto" near 10%
-        assert len(row[10].split(" / ")) == int(row[1])  # a peak per worker
+        assert number(row[15]) > 0.95, row  # 10% flips, well separated classes
+        assert 5 < number(row[14].rstrip("%")) < 20, row  # "auto" near 10%
+        assert len(row[12].split(" / ")) == int(row[1])  # a peak per worker
+        assert number(row[9]) == pytest.approx(
+            number(row[7]) / number(row[8]), abs=0.01
+        )
     assert "Single-process `skogad clean`" in table
+    # --rows: a section of its own; the table above it stays
+    again = run_quick("bench_dask.py", tmp_path, "--rows", "30000", "--workers", "1")
+    main, larger = again.split("## Larger runs (`--rows`)")
+    assert table_rows(main, "| rows | workers |") == rows
+    assert [r[:2] for r in table_rows(larger, "| rows | workers |")] == [
+        ["30,000", "1"]
+    ]

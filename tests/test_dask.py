@@ -278,3 +278,36 @@ def test_a_categorical_column_is_named_before_any_work(table):
         parallel.fit(X, y)
     with pytest.raises(ValueError, match="'colour'"):
         parallel.fit(*_dask(table, 3)).score_samples(X, y)
+
+
+def test_an_empty_partition_contributes_nothing(dask_client, table):
+    ddf = dd.from_pandas(table, npartitions=4, sort=False)
+    kept = ddf.map_partitions(lambda p: p[(p.index < 300) | (p.index >= 600)])
+    assert kept.map_partitions(len).compute().tolist() == [300, 0, 300, 300]
+    X, y = kept.drop(columns="label"), kept["label"]
+    parallel = ParallelDetector(
+        GradientOutlierDetector(**FAST), max_fit_rows=500, random_state=0
+    ).fit(X, y)
+    rows = table[(table.index < 300) | (table.index >= 600)]
+    assert parallel.n_rows_ == len(rows) == 900
+    scores = parallel.score_samples(X, y).compute()
+    expected = parallel.estimator_.score_samples(*_xy(rows))
+    np.testing.assert_allclose(scores.to_numpy(), expected, rtol=1e-6)
+    assert parallel.contamination_ == np.mean(expected < parallel.offset_)
+
+
+def test_scoring_workers_start_without_the_trim_threshold():
+    import dask
+    from distributed import Client, LocalCluster
+
+    from skogad.dask._cluster import scoring_workers
+
+    before = dask.config.get("distributed.nanny.pre-spawn-environ")
+    with scoring_workers():
+        cluster = LocalCluster(
+            n_workers=1, threads_per_worker=1, dashboard_address=None, silence_logs=40
+        )
+    assert dask.config.get("distributed.nanny.pre-spawn-environ") == before
+    with cluster, Client(cluster) as client:
+        got = client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+        assert list(got.values()) == [None]

@@ -251,3 +251,40 @@ def test_a_truth_column_that_is_not_true_or_false_names_its_row(
         in capsys.readouterr().err
     )
     assert not (tmp_path / "kept").exists()
+
+
+def test_partitions_are_encoded_exactly_as_the_sample_encoder_does():
+    from skogad._cli.clean_dask import _features
+    from skogad._cli.tables import make_encoder
+
+    frame = _table(400).drop(columns=["label", "id"])
+    frame.loc[::7, "x1"] = np.nan  # missing in the sample: an indicator column
+    frame.loc[::5, "colour"] = None
+    features, encoder, _ = make_encoder(frame.iloc[:300])
+    encoder.set_output(transform="default")
+    encoder.fit(features)
+    kinds = {name: features[name].dtype.kind == "f" for name in features.columns}
+    part = frame.iloc[300:].copy()
+    part.loc[part.index[:3], "x3"] = np.nan  # missing only here: imputed, no indicator
+    expected = encoder.transform(
+        make_encoder(part)[0].reindex(columns=features.columns)
+    )
+    # as the detector takes the encoder's float64 output: float32, bit for bit
+    got = _features(part, kinds, encoder)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, expected.astype(np.float32))
+    np.testing.assert_array_equal(
+        _features(part.iloc[:0], kinds, encoder), np.zeros((0, expected.shape[1]))
+    )
+
+
+@pytest.mark.slow  # the whole job on a cluster, end to end
+def test_a_zero_row_file_among_the_inputs(dask_client, tmp_path):
+    frame = _table(600)
+    data = _write(frame, tmp_path / "data", files=3)
+    frame.iloc[:0].to_parquet(data / "part-1a.parquet")  # between two files
+    assert _clean(dask_client, data, tmp_path / "kept") == 0
+    kept = pd.read_parquet(tmp_path / "kept")
+    report = pd.read_parquet(tmp_path / "kept.report")
+    assert len(kept) + (~report["kept"]).sum() == len(frame)
+    assert set(kept["id"]) | set(report["row"]) == set(range(len(frame)))

@@ -3,12 +3,14 @@
 import numpy as np
 import pytest
 import torch
+from sklearn.datasets import make_classification
 from sklearn.frozen import FrozenEstimator
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 from torch import nn
 
 from skogad import GradientOutlierDetector, TabularMLP
 from skogad._gradients.engine import (
+    gradient_features,
     iter_per_sample_gradients,
     per_sample_gradients,
     select_parameters,
@@ -179,3 +181,42 @@ def test_regressor_detector_path(params, device):
     det = GradientOutlierDetector(net, scorer="l1", params=params).fit(X, y.ravel())
     expected = -np.abs(reference.numpy().astype(np.float64)).sum(axis=1)
     np.testing.assert_allclose(det.score_samples(X, y.ravel()), expected, rtol=1e-4)
+
+
+@pytest.mark.parametrize("method", ["factors", "vmap"])
+def test_the_outputs_are_those_of_the_module_in_eval_mode(method):
+    torch.manual_seed(2)
+    module = BatchNormDropoutNet()
+    module.train()  # evaluated in eval mode, dropout off
+    X, y = _data()
+    names = select_parameters(module, "last")
+    outputs = []
+    gradient_features(
+        module,
+        nn.CrossEntropyLoss(),
+        X,
+        y,
+        names,
+        output="l2",
+        batch_size=8,
+        method=method,
+        outputs=outputs,
+    )
+    assert len(outputs) == 5  # one per chunk, in row order
+    module.eval()
+    with torch.no_grad():
+        expected = module(X)
+    torch.testing.assert_close(torch.cat(outputs), expected)
+
+
+@pytest.mark.parametrize("timing", ["early_stopping", "checkpoints"])
+def test_scores_and_probabilities_from_one_pass_are_the_two_passes(timing):
+    X, y = make_classification(300, 5, n_informative=3, n_classes=3, random_state=3)
+    det = GradientOutlierDetector(timing=timing, random_state=0, device="cpu")
+    det.fit(X, y)
+    Xt = det._check_X(X[:120])
+    target = det._encode(y[:120])
+    scores, proba = det._scores_and_proba(Xt, target)
+    np.testing.assert_allclose(scores, det._score_samples(Xt, target), rtol=1e-6)
+    expected = det._predictions(Xt, training=False, check=False)
+    np.testing.assert_allclose(proba, expected, rtol=1e-5, atol=1e-7)

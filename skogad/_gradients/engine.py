@@ -450,6 +450,7 @@ def gradient_features(
     device: torch.device | str | None = None,
     method: str = "auto",
     progress: Callable[[Iterable, int], Iterable] | None = None,
+    outputs: list | None = None,
 ) -> torch.Tensor:
     """Per-sample gradients reduced to what a scorer needs, on the CPU.
 
@@ -484,6 +485,10 @@ def gradient_features(
     progress : callable, default=None
         ``progress(iterable, total)`` wraps the loop over chunks (a progress
         bar).
+    outputs : list, default=None
+        Where to append the network's outputs (in eval mode), chunk by chunk
+        in row order, as tensors on the CPU. The closed form takes them from
+        its own forward pass; ``torch.func`` needs one more.
 
     Returns
     -------
@@ -533,11 +538,18 @@ def gradient_features(
 
             def compute(xb, tb, dest):
                 reducer.dense(gradients(xb, tb), dest)
+                if outputs is not None:
+                    outputs.append(module(xb).cpu())
 
         else:
 
             def compute(xb, tb, dest):
-                reducer.factors(linear_factors(module, loss_fn, xb, tb, plan), dest)
+                chunk = None if outputs is None else []
+                reducer.factors(
+                    linear_factors(module, loss_fn, xb, tb, plan, chunk), dest
+                )
+                if chunk:
+                    outputs.append(chunk[0].cpu())
 
         # The result stays on the device and comes back in one transfer,
         # unless it would not fit there.

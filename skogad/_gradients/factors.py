@@ -221,6 +221,7 @@ def linear_factors(
     X: torch.Tensor,
     y: torch.Tensor,
     plan: LinearPlan,
+    outputs: list | None = None,
 ) -> list[LayerFactors]:
     """The factors of every planned layer for one chunk (module in eval mode).
 
@@ -239,6 +240,9 @@ def linear_factors(
         One chunk of inputs and targets, on the module's device.
     plan : LinearPlan
         The selected layers, checked by `LinearPlan.check`.
+    outputs : list, default=None
+        Where to append the network's outputs for the chunk, from this same
+        forward pass.
 
     Returns
     -------
@@ -273,6 +277,8 @@ def linear_factors(
     finally:
         for handle in handles:
             handle.remove()
+    if outputs is not None:
+        outputs.append(out.detach())
     delta_out = output_delta(loss_fn, out.detach(), y)
     deltas = dict.fromkeys(plan.layers, delta_out)
     if probes:

@@ -95,7 +95,8 @@ def score_partition(detector, X, y, where, statistics):
     """Scores of one partition's rows and, for classification, counts.
 
     Runs on a worker. ``where`` names the partition in an error, so that a
-    label the network never saw, say, points at the rows that hold it.
+    label the network never saw, say, points at the rows that hold it. An
+    empty partition gives no scores and zero counts.
 
     Returns
     -------
@@ -112,20 +113,27 @@ def score_partition(detector, X, y, where, statistics):
                 f"X has {len(X)} rows here and y {len(y)}: X and y are split at "
                 "different rows; partition y as X is."
             )
+        if len(X) == 0:  # a filtered table's empty partition, a zero-row file
+            return np.zeros(0), _no_counts(detector, statistics)
         with _SCORING:
             Xt = detector._check_X(X)
             target = detector._score_target(Xt, y)
-            scores = detector._score_samples(Xt, target)
             counts = None
             if statistics:
-                proba = detector._predictions(Xt, training=False, check=False)
+                scores, proba = detector._scores_and_proba(Xt, target)
                 counts = confident_counts(proba, target, detector.class_thresholds_)
+            else:
+                scores = detector._score_samples(Xt, target)
     except ValueError as exc:
         index = getattr(X, "index", None)
         if "(" not in where and index is not None and len(index):
             where = f"{where} (index {index[0]} to {index[-1]})"
         raise ValueError(f"{where}: {exc}") from exc
     return scores, counts
+
+
+def _no_counts(detector, statistics):
+    return np.zeros((3, len(detector.classes_)), dtype=np.int64) if statistics else None
 
 
 def needs_counts(detector):
