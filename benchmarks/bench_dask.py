@@ -365,7 +365,8 @@ def _intro(run, file_rows, max_fit_rows):
 def _larger_intro(file_rows):
     return [
         f"The same job on larger tables, generated file by file ({file_rows:,} "
-        "rows a file), each file deleted with its outputs before the next size. "
+        "rows a file); each table and the job's outputs are deleted before the "
+        "next size. "
         "The client's peak includes the benchmark gathering every row's score "
         "(8 bytes a row) to measure the AUROC.",
         "",

@@ -203,14 +203,28 @@ def test_a_corrupt_page_inside_a_file_leaves_nothing_at_out(
 @pytest.mark.slow  # the whole job on a cluster, end to end
 def test_csv_files_in_parquet_partitions_out(dask_client, tmp_path):
     frame = _table(900)
+    # text pandas would parse: leading zeros, "NA", a column numeric in one
+    # file only; kept as the files have it, in one schema
+    frame["code"] = np.where(np.arange(900) < 300, "007", "A7")
+    frame["note"] = np.where(np.arange(900) % 2, "NA", "ok")
     (tmp_path / "data").mkdir()
     for i, part in enumerate(_split(frame, 3)):
         part.to_csv(tmp_path / "data" / f"{i}.csv", index=False)
-    assert _clean(dask_client, tmp_path / "data" / "*.csv", tmp_path / "kept") == 0
+    data = tmp_path / "data" / "*.csv"
+    assert _clean(dask_client, data, tmp_path / "kept", "--ignore", "code") == 0
     kept = pd.read_parquet(tmp_path / "kept")
     report = pd.read_parquet(tmp_path / "kept.report")
     dropped = report.loc[~report["kept"], "row"]
-    assert sorted([*kept["id"], *dropped]) == list(range(900))
+    ids = kept["id"].astype(int)
+    assert sorted([*ids, *dropped]) == list(range(900))
+    assert all(pd.api.types.is_string_dtype(t) for t in kept.dtypes)
+    np.testing.assert_array_equal(kept["code"], frame.loc[ids, "code"])
+    np.testing.assert_array_equal(kept["note"], frame.loc[ids, "note"])
+    written = pd.read_csv(tmp_path / "data" / "0.csv", dtype=str, keep_default_na=False)
+    first = kept[ids < 300].reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        first, written[written["id"].isin(first["id"])].reset_index(drop=True)
+    )
 
 
 def test_outputs_are_checked_before_any_work(tmp_path, capsys):
@@ -288,3 +302,85 @@ def test_a_zero_row_file_among_the_inputs(dask_client, tmp_path):
     report = pd.read_parquet(tmp_path / "kept.report")
     assert len(kept) + (~report["kept"]).sum() == len(frame)
     assert set(kept["id"]) | set(report["row"]) == set(range(len(frame)))
+
+
+@pytest.mark.slow  # the whole job on a cluster, end to end
+def test_files_with_their_columns_in_another_order_are_read_by_name(
+    dask_client, tmp_path
+):
+    frame = _table(900)
+    data = _write(frame, tmp_path / "data", files=3)
+    middle = pd.read_parquet(data / "part-1.parquet")
+    middle[middle.columns[::-1]].to_parquet(data / "part-1.parquet")
+    assert _clean(dask_client, data, tmp_path / "kept") == 0
+    kept = pd.read_parquet(tmp_path / "kept")
+    assert list(kept.columns) == list(frame.columns)
+    report = pd.read_parquet(tmp_path / "kept.report")
+    assert set(kept["id"]) | set(report["row"]) == set(range(900))
+    given = frame.set_index("id").loc[report["row"], "label"].to_numpy()
+    np.testing.assert_array_equal(report["given_label"].to_numpy(), given)
+
+
+def test_a_missing_label_is_named_by_its_row_over_all_files(
+    dask_client, tmp_path, capsys
+):
+    frame = _table()
+    frame.loc[700, "label"] = None  # in the sample: every row is
+    data = _write(frame, tmp_path / "data")
+    assert _clean(dask_client, data, tmp_path / "kept") == 1
+    error = capsys.readouterr().err
+    assert "is missing in row 700" in error and "part-1.parquet" in error
+
+
+@pytest.mark.slow  # fits, then fails while scoring
+def test_a_missing_label_outside_the_sample_is_named_by_row_and_file(
+    dask_client, tmp_path, capsys
+):
+    frame = _table()
+    sampled = set(draw_positions(len(frame), 400, 0))
+    odd = next(i for i in range(1300, 1600) if i not in sampled)  # in part-3
+    frame.loc[odd, "label"] = None
+    data = _write(frame, tmp_path / "data")
+    code = _clean(dask_client, data, tmp_path / "kept", "--max-fit-rows", "400")
+    assert code == 1
+    error = capsys.readouterr().err
+    assert f"is missing in row {odd} (of " in error and "part-3.parquet" in error
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # no leftovers
+
+
+def test_a_listener_that_is_not_a_scheduler_fails_in_bounded_time(
+    tmp_path, capsys, monkeypatch
+):
+    import socket
+    import time
+
+    from skogad._cli import clean_dask
+
+    monkeypatch.setattr(clean_dask, "CONNECT_SECONDS", 2)
+    data = _write(_table(300), tmp_path / "data")
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never speaks
+        address = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
+        start = time.monotonic()
+        code = main(
+            [
+                *("clean", str(data), "--target", "label", "--engine", "dask"),
+                *("--scheduler", address, "--out", str(tmp_path / "kept")),
+            ]
+        )
+    assert code == 1 and time.monotonic() - start < 30
+    assert "no handshake within 2 s" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+def test_an_output_folder_that_cannot_be_written_fails_before_any_work(
+    tmp_path, capsys
+):
+    data = _write(_table(300), tmp_path / "data")
+    base = ["clean", str(data), "--target", "label", "--engine", "dask"]
+    # /proc takes no new folder, whatever the user's rights (root included)
+    assert main([*base, "--out", "/proc/skogad-kept"]) == 1
+    assert "--out /proc/skogad-kept: cannot write in /proc" in capsys.readouterr().err
+    out = str(tmp_path / "kept")
+    assert main([*base, "--out", out, "--report", "/proc/skogad-report"]) == 1
+    assert "--report /proc/skogad-report: cannot write" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # no leftovers

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skogad._cli.clean import _check_target, _column, _truth, check_choices
+from skogad._cli.clean import _check_target, _column, _rows, _truth, check_choices
 from skogad._cli.outputs import interrupts_held
 from skogad._cli.partitioned import (
     check_new_folder,
@@ -47,14 +47,45 @@ from skogad._optional import require
 from skogad._threshold import confirmed_rows
 
 TOP = 10
+# how long --scheduler may take to answer, connection and handshake each
+CONNECT_SECONDS = 20
+
+
+def _handshake(scheduler):
+    """Raise `InputError` unless Dask's handshake at ``scheduler`` completes in time.
+
+    A port that accepts the connection but never speaks Dask's protocol
+    would otherwise keep the client waiting for ever: Dask's own connect
+    timeout bounds the connection, not the handshake after it.
+    """
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def shake():
+        comm = await connect(scheduler, timeout=CONNECT_SECONDS)
+        await comm.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(shake(), CONNECT_SECONDS))
+    except (TimeoutError, asyncio.TimeoutError) as exc:
+        raise InputError(
+            f"--scheduler {scheduler}: something answers there, but no Dask "
+            f"scheduler: no handshake within {CONNECT_SECONDS} s."
+        ) from exc
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"--scheduler {scheduler}: no Dask scheduler answers ({exc})."
+        ) from exc
 
 
 def _connect(scheduler, workers):
     """A client on ``scheduler``, or on a new LocalCluster of ``workers``."""
     distributed = require("distributed", "--engine dask")
     if scheduler:
+        _handshake(scheduler)
         try:
-            return distributed.Client(scheduler, timeout="20s"), None
+            return distributed.Client(scheduler, timeout=f"{CONNECT_SECONDS}s"), None
         except OSError as exc:
             raise InputError(
                 f"--scheduler {scheduler}: no Dask scheduler answers ({exc})."
@@ -152,8 +183,17 @@ def _numeric_block(frame, pipeline, names, out):
 _ROWS = 65_536
 
 
-def _labels(frame, target):
-    return frame[target].to_numpy()
+def _labels(frame, target, start, where):
+    """A partition's labels; a missing one named by its row over all files."""
+    labels = frame[target]
+    missing = labels.isna().to_numpy()
+    if missing.any():
+        raise InputError(
+            f"The target {target!r} is missing in "
+            f"{_rows(missing, start + frame.index)} (of {where}): give every row "
+            "a label, or drop the rows without one, first."
+        )
+    return labels.to_numpy()
 
 
 def _report_rows(detector, frame, scores, start, kinds, encoder, target):
@@ -292,8 +332,14 @@ def clean_partitioned(
     else:
         partitions, lengths = text_partitions(files, fmt, sep), None
 
-    client, cluster = _connect(scheduler, workers)
-    staged = []
+    # the output folders' hidden twins, made before any work
+    staged = [staging_folder("--out", out)]
+    try:
+        staged.append(staging_folder("--report", report))
+        client, cluster = _connect(scheduler, workers)
+    except BaseException:
+        discard(*staged)
+        raise
     try:
         say(f"Dask: {len(client.scheduler_info()['workers'])} workers")
         if cluster is not None and client.dashboard_link:
@@ -373,14 +419,23 @@ def _run(
     say(f"Found {len(files)} files: {n_rows} rows in {len(partitions)} partitions.")
     positions = draw_positions(n_rows, max_fit_rows, seed)
     (sample,) = take_rows([frames], lengths, positions, dask.compute)
+    # rows named in errors as the report names them: over the sorted files
+    sample = sample.set_axis(positions)
     target = _column(sample, target, "--target")
     dropped = [target, *(_column(sample, name, "--ignore") for name in ignore)]
     if truth is not None:
         truth = _column(sample, truth, "--truth")
         dropped.append(truth)
-        _truth(sample[truth].set_axis(positions), truth)  # fails before the fit
+        _truth(sample[truth], truth)  # fails before the fit
     y = sample[target]
-    _check_target(y, target)
+    try:
+        _check_target(y, target)
+    except InputError as exc:
+        if not y.isna().any():
+            raise
+        first = int(y.index[y.isna().to_numpy()][0])
+        where = partitions[np.searchsorted(starts, first, side="right") - 1].name()
+        raise InputError(f"{exc} (Row {first} is in {where}.)") from None
     features, encoder, account = make_encoder(sample.drop(columns=dropped))
     kinds = {name: features[name].dtype.kind == "f" for name in features.columns}
     say(f"Fitting on a sample of {len(sample)} rows; columns:")
@@ -409,11 +464,11 @@ def _run(
         delayed(score_partition)(
             shipped,
             delayed(_features)(frame, kinds, encoder),
-            delayed(_labels)(frame, target),
+            delayed(_labels)(frame, target, int(start), part.name()),
             part.name(),
             statistics,
         )
-        for frame, part in zip(frames, partitions, strict=True)
+        for frame, part, start in zip(frames, partitions, starts[:-1], strict=True)
     ]
     scored = dask.persist(*scored)
     if verbose:
@@ -423,10 +478,7 @@ def _run(
 
     import dask.dataframe as dd
 
-    kept_folder = staging_folder(out)
-    staged.append(kept_folder)
-    report_folder = staging_folder(report)
-    staged.append(report_folder)
+    kept_folder, report_folder = staged
     written = dask.persist(
         *[
             delayed(_write, nout=2)(

@@ -8,6 +8,7 @@ happen on the workers, a partition at a time.
 """
 
 import glob
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ class Partition:
     fmt: str
     row_groups: tuple | None = None
     sep: str | None = None
+    # the table's column order, for a Parquet file that stores another one
+    columns: tuple | None = None
 
     def name(self):
         groups = self.row_groups
@@ -73,7 +76,8 @@ def parquet_partitions(files):
     """Partitions of Parquet files and their row counts, from the footers.
 
     Raises `InputError` naming a file whose footer cannot be read, or whose
-    columns differ from the first file's.
+    columns differ from the first file's. Files with the same columns in
+    another order are read by name, in the first file's order.
     """
     require("pyarrow", "Reading Parquet")
     import pyarrow.parquet as pq
@@ -87,21 +91,24 @@ def parquet_partitions(files):
             raise InputError(f"{path} could not be read as PARQUET: {exc}") from exc
         if schema is None:
             schema = (path, names)
-        elif names != schema[1]:
+        elif sorted(names) != sorted(schema[1]):
             raise InputError(
                 f"{path} has the columns {names}, and {schema[0]} has "
                 f"{schema[1]}: the files of one table must have the same columns."
             )
+        order = None if names == schema[1] else tuple(schema[1])
         group, rows = [], 0
         for i in range(meta.num_row_groups):
             group.append(i)
             rows += meta.row_group(i).num_rows
             if rows >= PARTITION_ROWS or i == meta.num_row_groups - 1:
-                partitions.append(Partition(str(path), "parquet", tuple(group)))
+                partitions.append(
+                    Partition(str(path), "parquet", tuple(group), columns=order)
+                )
                 lengths.append(rows)
                 group, rows = [], 0
         if meta.num_row_groups == 0:
-            partitions.append(Partition(str(path), "parquet", ()))
+            partitions.append(Partition(str(path), "parquet", (), columns=order))
             lengths.append(0)
     return partitions, lengths
 
@@ -117,9 +124,10 @@ def read_arrow(partition):
     """A Parquet partition as the pyarrow Table stored (types, index metadata)."""
     import pyarrow.parquet as pq
 
+    columns = None if partition.columns is None else list(partition.columns)
     try:
         return pq.ParquetFile(partition.path).read_row_groups(
-            list(partition.row_groups)
+            list(partition.row_groups), columns=columns, use_pandas_metadata=True
         )
     except (OSError, ValueError) as exc:
         raise InputError(
@@ -145,16 +153,38 @@ def read_frame(partition, arrow=None):
     return frame.reset_index(drop=True)
 
 
+def read_text(partition):
+    """A CSV or TSV partition with every value as the file's text.
+
+    All columns strings, an empty cell an empty string, no value parsed: what
+    the kept rows keep of a text file (leading zeros, "NA"), with one schema
+    in every partition.
+    """
+    pd = require("pandas", "Reading tables")
+    try:
+        frame = pd.read_csv(
+            partition.path, sep=partition.sep, dtype=str, keep_default_na=False
+        )
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise InputError(
+            f"{partition.path} could not be read as {partition.fmt.upper()}: {exc}"
+        ) from exc
+    return frame.reset_index(drop=True)
+
+
 def write_kept(partition, keep, folder, number):
     """Write a partition's kept rows to ``folder`` as Parquet, unchanged.
 
     Parquet rows are filtered as stored (pyarrow), so their columns, types
-    and stored pandas index stay as they were; CSV rows as pandas reads them.
+    and stored pandas index stay as they were. CSV rows are written as text
+    (`read_text`): every column a string column, each value as the file has
+    it, so that every part file has the same schema.
 
     Parameters
     ----------
     partition : Partition
-        The partition, read once here.
+        The partition, read here (a CSV twice: parsed for ``keep``, and as
+        text for the rows written).
     keep : callable
         Given the whole partition as `read_frame` gives it, returns the bool
         mask of the rows to write.
@@ -170,8 +200,8 @@ def write_kept(partition, keep, folder, number):
         arrow = read_arrow(partition)
         table = arrow.filter(pa.array(keep(read_frame(partition, arrow))))
     else:
-        frame = read_frame(partition)
-        table = pa.Table.from_pandas(frame[keep(frame)], preserve_index=False)
+        mask = keep(read_frame(partition))
+        table = pa.Table.from_pandas(read_text(partition)[mask], preserve_index=False)
     pq.write_table(table, Path(folder) / f"part.{number:05d}.parquet")
 
 
@@ -186,12 +216,22 @@ def check_new_folder(flag, path):
     parent = path.parent
     if not parent.is_dir():
         raise InputError(f"{flag} {path}: the folder {parent} does not exist.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"{flag} {path}: the folder {parent} is not writable.")
 
 
-def staging_folder(path):
-    """An empty hidden folder beside ``path``, renamed to it once complete."""
+def staging_folder(flag, path):
+    """An empty hidden folder beside ``path``, renamed to it once complete.
+
+    Made before any work, so that a folder that cannot be written (a
+    read-only file system, which permissions alone do not show to root)
+    stops the job before it starts.
+    """
     path = Path(path)
-    return Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        return Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    except OSError as exc:
+        raise InputError(f"{flag} {path}: cannot write in {path.parent} ({exc}).")
 
 
 def discard(*folders):
