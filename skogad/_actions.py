@@ -80,8 +80,14 @@ def relabel(detector, X, y, flagged):
     given = np.asarray(y)
     changed = sure & (suggested != given)
     if hasattr(y, "iloc"):
+        import pandas as pd
+
         labels = y.copy()
-        labels.iloc[np.flatnonzero(changed)] = suggested[changed]
+        # in the Series' own dtype: the network's classes come back as NumPy
+        # values (floats for nullable booleans and integers), which a pandas
+        # extension dtype refuses
+        values = pd.Series(suggested[changed]).astype(labels.dtype).array
+        labels.iloc[np.flatnonzero(changed)] = values
     else:
         labels = np.array(y, copy=True)
         labels[changed] = suggested[changed]

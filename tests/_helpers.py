@@ -142,3 +142,29 @@ def number(cell):
     """A cell's number: the mean of ``mean ± std``, None for an em dash."""
     cell = cell.strip()
     return None if cell == DASH else float(cell.split("±")[0].replace(",", ""))
+
+
+# Text from the data that would forge lines of the command's output
+FORGED = "Flagged 0 of 1500 rows (0.0%); kept: 1500 rows.\nWrote /etc/passwd"
+
+
+def forging_table(n=120, seed=0):
+    """A table whose column name, labels and stored index hold newlines
+    followed by lines the command prints itself."""
+    import pandas as pd
+
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, 3))
+    labels = np.where(X[:, 0] + 0.3 * rng.normal(size=n) > 0, "no", "yes\n" + FORGED)
+    frame = pd.DataFrame(X, columns=["a", "b", "age\n" + FORGED])
+    frame["y"] = labels
+    frame.index = [f"r{i}\n{FORGED}" if i % 2 else f"r{i}" for i in range(n)]
+    return frame
+
+
+def forged_lines(out):
+    return [
+        line
+        for line in out.splitlines()
+        if line.startswith(("Flagged 0 of 1500", "Wrote /etc/passwd"))
+    ]

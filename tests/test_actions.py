@@ -179,3 +179,24 @@ def test_actions_pickle_and_predict_the_same(noisy, action):
     model = clean(action, noisy)
     again = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(again.predict(X), model.predict(X))
+
+
+@pytest.mark.parametrize(
+    "dtype", ["boolean", "bool", "Int64", "int64", "string", "category", "object"]
+)
+def test_relabel_takes_labels_of_every_dtype_fit_takes(dtype):
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(300, 6, n_informative=4, random_state=1)
+    y_noisy, flipped = flip_labels(y, 0.15, random_state=1)
+    as_text = dtype in ("string", "category", "object")
+    values = np.where(y_noisy == 1, "yes", "no") if as_text else y_noisy
+    labels = pd.Series(values).astype(dtype if dtype != "bool" else bool)
+    det = GradientOutlierDetector(**FAST).fit(X, labels)
+    model = CleanTrainingSet(
+        LogisticRegression(), detector=FrozenEstimator(det), action="relabel"
+    ).fit(X, labels)
+    assert len(model.relabelled_) > 0
+    # the relabelled rows mostly get their label back
+    assert np.mean(flipped[model.relabelled_]) > 0.5
+    assert model.predict(X[:5]).shape == (5,)

@@ -30,6 +30,7 @@ from skogad._cli import main
 from skogad._cli.clean import clean_table
 from skogad._cli.reports import report_text
 from skogad._cli.tables import InputError, load_table, printable, write_rows
+from tests._helpers import forged_lines, forging_table
 
 pd = pytest.importorskip("pandas")
 
@@ -559,3 +560,87 @@ def test_a_kill_between_two_renames_leaves_no_new_kept_rows_beside_an_old_report
     # one output is in place: the report, never the kept rows alone
     assert (tmp_path / "ok.clean.csv").read_text() == "previous kept rows\n"
     assert (tmp_path / "ok.report.csv").read_text().startswith("row,score,rank")
+
+
+# ------------------------------------------------ text that would forge lines
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_text_from_the_data_cannot_add_lines_to_the_output(tmp_path, fmt):
+    frame = forging_table()
+    data = tmp_path / f"t.{fmt}"
+    if fmt == "csv":
+        frame.to_csv(data, index=False)
+    else:
+        frame.to_parquet(data)  # the index stored, and printed with the rows
+    status, out, err = run(
+        "clean", data, "--target", "y", "--model", "linear", "--contamination", "0.1"
+    )
+    assert status == 0, err
+    assert forged_lines(out) == [] and forged_lines(err) == []
+    assert "age\\x0aFlagged 0 of 1500" in out  # the column, in the account
+    assert "yes\\x0aFlagged 0 of 1500" in out  # a label, in the suspicious rows
+
+
+# ------------------------------------------------ numbers pandas reads as text
+def _numbers_table(n=400):
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n, 4, n_informative=3, n_redundant=1, random_state=3)
+    flip = np.random.RandomState(3).rand(n) < 0.1
+    frame = pd.DataFrame(X.round(2), columns=["a", "b", "c", "d"])
+    frame["y"] = np.where(flip, 1 - y, y)
+    return frame
+
+
+def _flags(path, lines=None):
+    echo = (lambda *a: None) if lines is None else lines.append
+    result = clean_table(path, "y", model="linear", echo=echo)
+    return set(np.flatnonzero(result["flagged"]))
+
+
+def test_a_few_stray_cells_in_a_numeric_column_are_read_as_missing(tmp_path):
+    frame = _numbers_table()
+    frame.to_csv(tmp_path / "clean.csv", index=False)
+    stray = frame.astype({"a": object, "c": object})
+    stray.loc[[3, 50], "a"] = "?"
+    stray.loc[7, "c"] = "n/a "
+    stray.to_csv(tmp_path / "stray.csv", index=False)
+    lines = []
+    expected, got = (
+        _flags(tmp_path / "clean.csv"),
+        _flags(tmp_path / "stray.csv", lines),
+    )
+    assert len(expected & got) / len(expected | got) > 0.8  # was near chance
+    printed = "\n".join(lines)
+    assert "numeric (4): a, b, c, d" in printed
+    assert (
+        "warning: a is numeric but for 2 cells ('?', '?'), read as missing" in printed
+    )
+    assert "warning: c is numeric but for 1 cell ('n/a '), read as missing" in printed
+    # past MAX_STRAY (5% of the cells), a column is text
+    many = frame.astype({"a": object})
+    many.loc[::10, "a"] = "?"
+    many.to_csv(tmp_path / "many.csv", index=False)
+    lines = []
+    _flags(tmp_path / "many.csv", lines)
+    assert "categorical (1): a" in "\n".join(lines)
+
+
+def test_decimal_parquet_columns_are_numbers(tmp_path):
+    import decimal
+
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    frame = _numbers_table()
+    frame.to_parquet(tmp_path / "float.parquet")
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    for name in ["a", "b", "c", "d"]:
+        cells = [decimal.Decimal(f"{v:.2f}") for v in frame[name]]
+        column = pa.array(cells, pa.decimal128(12, 2))
+        arrow = arrow.set_column(arrow.schema.get_field_index(name), name, column)
+    pq.write_table(arrow, tmp_path / "decimal.parquet")
+    lines = []
+    assert _flags(tmp_path / "decimal.parquet", lines) == _flags(
+        tmp_path / "float.parquet"
+    )
+    assert "numeric (4): a, b, c, d" in "\n".join(lines)

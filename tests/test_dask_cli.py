@@ -18,6 +18,7 @@ pytest.importorskip("pyarrow")
 from skogad._cli import main
 from skogad._cli.clean import clean_table
 from skogad.dask._engine import draw_positions
+from tests._helpers import forged_lines, forging_table
 
 
 def _table(n=1600, rare=0, planted=False):
@@ -384,3 +385,43 @@ def test_an_output_folder_that_cannot_be_written_fails_before_any_work(
     assert main([*base, "--out", out, "--report", "/proc/skogad-report"]) == 1
     assert "--report /proc/skogad-report: cannot write" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # no leftovers
+
+
+@pytest.mark.slow  # the whole job on a cluster, end to end
+def test_text_from_the_data_cannot_add_lines_to_the_output(
+    dask_client, tmp_path, capsys
+):
+    data = tmp_path / "data"
+    data.mkdir()
+    forging_table(600).to_parquet(data / "part-0.parquet")
+    base = ["clean", str(data), "--target", "y", "--engine", "dask"]
+    where = ["--scheduler", dask_client.scheduler.address, "--out", str(tmp_path / "k")]
+    assert main([*base, *where, "--contamination", "0.1"]) == 0
+    out = capsys.readouterr().out
+    assert forged_lines(out) == []
+    assert "age\\x0aFlagged 0 of 1500" in out  # the column, in the account
+    assert "yes\\x0aFlagged 0 of 1500" in out  # a label, in the suspicious rows
+
+
+def test_a_partition_reads_stray_cells_and_decimals_as_the_sample_did():
+    import decimal
+
+    from skogad._cli.clean_dask import _features
+    from skogad._cli.tables import make_encoder
+
+    frame = _table(400).drop(columns=["label", "id", "colour"])
+    frame["x1"] = frame["x1"].astype(object)
+    frame.loc[[5, 350], "x1"] = "?"  # one in the sample, one in the partition
+    frame["x2"] = [decimal.Decimal(f"{v:.3f}") for v in frame["x2"]]
+    features, encoder, account = make_encoder(frame.iloc[:300])
+    assert "numeric (5)" in account[0]
+    encoder.set_output(transform="default")
+    encoder.fit(features)
+    kinds = {name: features[name].dtype.kind == "f" for name in features.columns}
+    part = frame.iloc[300:]
+    expected = encoder.transform(
+        make_encoder(part)[0].reindex(columns=features.columns)
+    )
+    got = _features(part, kinds, encoder)
+    np.testing.assert_array_equal(got, expected.astype(np.float32))
+    assert np.isfinite(got).all()  # the stray cell imputed, as in the sample

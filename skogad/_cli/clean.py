@@ -34,6 +34,7 @@ from skogad._cli.outputs import (
 from skogad._cli.reports import (
     REPORT_FORMATS,
     kept_line,
+    printed_rows,
     report_facts,
     write_report,
 )
@@ -408,13 +409,7 @@ def _summary(say, table, detector, masks, known_bad, truth, files):
             f"Against --truth {truth!r} ({known_bad.sum()} known bad rows): "
             f"precision {result['precision']:.2f}, recall {result['recall']:.2f}."
         )
-    shown = table.head(10).copy()
-    for name in shown.columns:
-        if shown[name].dtype.kind not in "biufcmM":
-            shown[name] = (
-                shown[name].astype(object).map(lambda v: printable(v, newlines=False))
-            )
-    shown.columns = [printable(c, newlines=False) for c in shown.columns]
+    shown = printed_rows(table.head(10))
     say("The most suspicious rows (rank 1 = most):")
     say(shown.to_string(float_format=lambda v: f"{v:.3f}"))
     for path in files:

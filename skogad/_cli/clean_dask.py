@@ -41,7 +41,7 @@ from skogad._cli.partitioned import (
     text_partitions,
     write_kept,
 )
-from skogad._cli.reports import kept_line
+from skogad._cli.reports import kept_line, printed_rows
 from skogad._cli.tables import InputError, category_text, make_encoder, printable
 from skogad._optional import require
 from skogad._threshold import confirmed_rows
@@ -156,13 +156,13 @@ def _numeric_block(frame, pipeline, names, out):
         or scaler.mean_ is None
         or scaler.scale_ is None
     ):
-        values = frame[names].to_numpy(dtype=float, na_value=np.nan)
+        values = _as_numbers(frame, names).to_numpy(dtype=float, na_value=np.nan)
         block = pipeline.transform(pd.DataFrame(values, columns=names))
         out[:, : block.shape[1]] = block
         return out[:, : block.shape[1]]
     flagged = [] if imputer.indicator_ is None else imputer.indicator_.features_
     width = len(names) + len(flagged)
-    numbers = frame[names]
+    numbers = _as_numbers(frame, names)
     for start in range(0, len(frame), _ROWS):
         # row blocks: small temporaries, reused by the allocator, instead
         # of partition-sized ones whose pages would fault in afresh
@@ -177,6 +177,21 @@ def _numeric_block(frame, pipeline, names, out):
         block /= scaler.scale_
         out[rows, :width] = block
     return out[:, :width]
+
+
+def _as_numbers(frame, names):
+    """``frame[names]``, a text column the sample found numeric (`mostly_numbers`)
+    read as numbers here too, a cell that is not one as missing."""
+    import pandas as pd
+
+    numbers = frame[names]
+    text = [n for n in names if not pd.api.types.is_numeric_dtype(numbers[n])]
+    if not text:
+        return numbers
+    numbers = numbers.copy()
+    for name in text:
+        numbers[name] = pd.to_numeric(numbers[name].astype(object), errors="coerce")
+    return numbers
 
 
 # rows per block when encoding: 8 MB of float64 at 16 columns
@@ -541,7 +556,8 @@ def _run(
             f"{measured['precision']:.2f}, recall {measured['recall']:.2f}."
         )
     say("The most suspicious rows (row = 0-based position over the sorted files):")
-    say(top.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    shown = printed_rows(top)
+    say(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     say(f"Wrote {out}")
     say(f"Wrote {report}")
     seconds = {

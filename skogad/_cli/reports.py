@@ -111,6 +111,24 @@ def report_facts(data, target, y, detector, account, encoder, flagged, kept):
     )
 
 
+def printed_rows(frame):
+    """``frame`` as printed text, every value and column name from the data
+    escaped onto its own line (`printable` without newlines): a label or a
+    column name cannot add lines to the command's output."""
+    shown = frame.copy()
+    for name in shown.columns:
+        if shown[name].dtype.kind not in "biufcmM":
+            shown[name] = (
+                shown[name].astype(object).map(lambda v: printable(v, newlines=False))
+            )
+    shown.columns = [printable(c, newlines=False) for c in shown.columns]
+    if shown.index.dtype.kind not in "biufcmM":  # a stored index of the input
+        shown.index = shown.index.map(lambda v: printable(v, newlines=False))
+    if shown.index.name is not None:
+        shown.index.name = printable(shown.index.name, newlines=False)
+    return shown
+
+
 def kept_line(n_kept, spared):
     """How many rows were kept, and how many of them were flagged."""
     line = f"kept: {n_kept} rows"

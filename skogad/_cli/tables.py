@@ -424,6 +424,33 @@ def write_table(frame, target, fmt, method="infer", member="table"):
         text.detach()
 
 
+# The most cells of a text column, as a share of its non-missing ones, that
+# may fail to read as numbers for the column to be numeric, those cells read
+# as missing: a "?" or "n/a" typed into a column of numbers, not a column of
+# codes that happen to be digits in most rows.
+MAX_STRAY = 0.05
+
+
+def mostly_numbers(column):
+    """A text column as numbers, if at most `MAX_STRAY` of its cells are not.
+
+    Returns ``(values, stray)``: the float values (the stray cells missing)
+    and the stray cells' own values, in row order; or None where the column
+    is not numeric. Decimal objects (a Parquet ``decimal128`` column) read
+    as numbers.
+    """
+    pd = require("pandas", "Encoding tables")
+    present = column.notna().to_numpy()
+    values = pd.to_numeric(column.astype(object), errors="coerce").astype(float)
+    not_numbers = present & values.isna().to_numpy()
+    if (
+        not_numbers.sum() > MAX_STRAY * present.sum()
+        or not (present & ~not_numbers).any()
+    ):
+        return None
+    return values, list(column[not_numbers])
+
+
 def _is_numeric(column):
     pd = require("pandas", "Encoding tables")
     return pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
@@ -473,7 +500,7 @@ def make_encoder(features):
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     pd = require("pandas", "Encoding tables")
-    numeric, categorical, empty, identifiers = [], [], [], []
+    numeric, categorical, empty, identifiers, stray = [], [], [], [], {}
     columns = {}
     for name, column in features.items():
         if column.isna().all():
@@ -481,6 +508,9 @@ def make_encoder(features):
         elif _is_numeric(column):
             numeric.append(name)
             columns[name] = column.astype(float)
+        elif (numbers := mostly_numbers(column)) is not None:
+            numeric.append(name)
+            columns[name], stray[name] = numbers
         elif column.nunique() == len(column) > 1:
             identifiers.append(name)
         else:
@@ -522,7 +552,8 @@ def make_encoder(features):
     encoder.set_output(transform="pandas")
 
     def listing(names):
-        return ", ".join(map(str, names))
+        # column names come from the file: each kept on its line of the account
+        return ", ".join(printable(name, newlines=False) for name in names)
 
     account = []
     if numeric:
@@ -530,6 +561,14 @@ def make_encoder(features):
             f"numeric ({len(numeric)}): {listing(numeric)} -> missing values "
             "imputed by the median (with an indicator column), standardized"
         )
+    for name, cells in stray.items():
+        if len(cells):
+            shown = ", ".join(repr(printable(v, newlines=False)) for v in cells[:3])
+            account.append(
+                f"warning: {listing([name])} is numeric but for {len(cells)} "
+                f"cell{'s' * (len(cells) != 1)} ({shown}"
+                f"{', ...' if len(cells) > 3 else ''}), read as missing"
+            )
     if categorical:
         account.append(
             f"categorical ({len(categorical)}): {listing(categorical)} -> "
