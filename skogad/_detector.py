@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from skorch import NeuralNet
 from torch import nn
 
+from skogad._columns import check_numeric_columns
 from skogad._compat import (
     HasMethods,
     Interval,
@@ -54,6 +55,13 @@ from skogad._threshold import (
     confirmed_rows,
     estimated_noise_rate,
     quantile_offset,
+)
+
+# what a DataFrame with text or categorical columns should do instead
+NUMBERS_ADVICE = (
+    "encode them first (a OneHotEncoder in a Pipeline before the detector, say), "
+    "or use `skogad clean`, which one-hot encodes text and categorical columns "
+    "itself."
 )
 
 
@@ -430,6 +438,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
                 "the network, and the default network takes features: give a "
                 "net whose module takes them."
             )
+        check_numeric_columns(X, NUMBERS_ADVICE)
         X, y = validate_data(self, X, y, dtype=self._dtype(), y_numeric=False)
         return self._inputs(X), y
 
@@ -728,6 +737,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
 
     def _check_X(self, X):
         check_is_fitted(self)
+        check_numeric_columns(X, NUMBERS_ADVICE)
         X = validate_data(self, X, dtype=self._dtype(), reset=False)
         return self._transform(self._inputs(X))
 

@@ -644,3 +644,65 @@ def test_decimal_parquet_columns_are_numbers(tmp_path):
         tmp_path / "float.parquet"
     )
     assert "numeric (4): a, b, c, d" in "\n".join(lines)
+
+
+def test_decimal_commas_are_read_as_numbers(tmp_path):
+    frame = _numbers_table()
+    frame.to_csv(tmp_path / "point.csv", index=False)
+    # as European spreadsheets export it
+    frame.to_csv(tmp_path / "comma.csv", sep=";", decimal=",", index=False)
+    lines = []
+    assert _flags(tmp_path / "comma.csv", lines) == _flags(tmp_path / "point.csv")
+    printed = "\n".join(lines)
+    assert "(semicolon-separated, decimal commas)" in printed
+    assert "numeric (4): a, b, c, d" in printed
+    # told otherwise, the command reads what it is told
+    told = clean_table(
+        tmp_path / "comma.csv", "y", model="linear", decimal=".", echo=lines.append
+    )
+    assert told["flagged"].any() and "categorical (4): a, b, c, d" in "\n".join(lines)
+    status, _, err = run(
+        "clean", tmp_path / "comma.csv", "--target", "y", "--decimal", "x"
+    )
+    assert status == 2 and "must be a point or a comma" in err
+
+
+def test_the_dask_engine_reads_decimal_commas_when_told(tmp_path):
+    from skogad._cli.partitioned import read_frame, text_partitions
+
+    frame = _numbers_table(30)
+    frame.to_csv(tmp_path / "comma.csv", sep=";", decimal=",", index=False)
+    (part,) = text_partitions([tmp_path / "comma.csv"], "csv", ";", ",")
+    pd.testing.assert_frame_equal(read_frame(part), frame)
+    with pytest.raises(InputError, match="also the separator"):
+        text_partitions([tmp_path / "comma.csv"], "csv", ",", ",")
+
+
+def test_a_decompression_bomb_is_refused_before_it_takes_the_memory(
+    tmp_path, monkeypatch
+):
+    from skogad._cli import tables
+
+    monkeypatch.setattr(tables, "FLOOR_BYTES", 2**20)  # 1 MB, to keep the test small
+    bomb = tmp_path / "bomb.csv.gz"
+    with gzip.open(bomb, "wb") as handle:
+        handle.write(b"y,a\n")
+        for _ in range(16):  # 16 MB of text in about 16 kB
+            handle.write(b"1,0\n" * 2**18)
+    assert bomb.stat().st_size < 2**16
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    status, out, err = run("clean", bomb, "--target", "y")
+    assert status == 1 and "expands to more than 1 MB" in err
+    assert "--max-expansion" in err and out == ""
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak < 2**16  # KB
+    # an ordinary table passes; the factor is the user's to set
+    monkeypatch.setattr(tables, "FLOOR_BYTES", 1024)
+    table = tmp_path / "table.csv.gz"
+    with gzip.open(table, "wt") as handle:
+        _numbers_table().to_csv(handle, index=False)
+    args = ("clean", table, "--target", "y", "--model", "linear", "-q")
+    assert run(*args)[0] == 0
+    status, _, err = run(*args, "--max-expansion", "1")
+    assert status == 1 and "over 1 times its size on disk" in err
+    status, _, err = run("clean", bomb, "--target", "y", "--max-expansion", "0")
+    assert status == 2 and "must be a whole number of 1 or more" in err

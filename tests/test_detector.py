@@ -605,3 +605,22 @@ def test_flip_labels_rejects_bad_input():
         flip_labels([0, 1], 1.5)
     with pytest.raises(ValueError, match="at least two classes"):
         flip_labels([0, 0], 0.5)
+
+
+def test_text_and_categorical_columns_are_named_before_any_work():
+    from sklearn.datasets import make_classification
+
+    pd = pytest.importorskip("pandas")
+    X, y = make_classification(120, 4, random_state=0)
+    frame = pd.DataFrame(X, columns=list("abcd"))
+    text = frame.assign(
+        colour=pd.Categorical(np.resize(["u", "v"], 120)),
+        name=pd.array(np.resize(["x", "y"], 120), dtype="string"),
+    )
+    detector = GradientOutlierDetector(**FAST)
+    with pytest.raises(ValueError, match=r"2 non-numeric column\(s\): 'colour' \("):
+        detector.fit(text, y)
+    # numbers held in an object column are numbers, as NumPy takes them
+    fitted = detector.fit(frame.astype({"a": object}), y)
+    with pytest.raises(ValueError, match="'colour' \\(category\\)"):
+        fitted.score_samples(text[["a", "b", "c", "colour"]], y)

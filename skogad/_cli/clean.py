@@ -39,6 +39,7 @@ from skogad._cli.reports import (
     write_report,
 )
 from skogad._cli.tables import (
+    MAX_EXPANSION,
     InputError,
     compression,
     derived_name,
@@ -291,6 +292,8 @@ def clean_table(
     truth=None,
     ignore=(),
     sep=None,
+    decimal=None,
+    max_expansion=MAX_EXPANSION,
     overwrite_input=False,
     verbose=0,
     echo=print,
@@ -322,7 +325,9 @@ def clean_table(
     plan = _plan(data, out, report, plots, truth is not None, overwrite_input)
     if plots is not None:
         require("matplotlib", "--plots")
-    source = load_table(plan.data, sep=sep)
+    source = load_table(
+        plan.data, sep=sep, decimal=decimal, max_expansion=max_expansion
+    )
     typed = source.typed
     target = _column(typed, target, "--target")
     dropped = [target]
@@ -337,6 +342,8 @@ def clean_table(
     features, encoder, account = make_encoder(typed.drop(columns=dropped))
     _check_finite(features)
     how = f" ({separator_name(source.sep)})" if source.sep else ""
+    if source.decimal == ",":
+        how = f" ({separator_name(source.sep)}, decimal commas)"
     say(f"Read {len(typed)} rows and {typed.shape[1]} columns from {plan.data}{how}.")
     for line in account:
         say(f"  {line}")

@@ -299,6 +299,7 @@ def clean_partitioned(
     seed=0,
     ignore=(),
     sep=None,
+    decimal=None,
     workers=None,
     scheduler=None,
     max_fit_rows=1_000_000,
@@ -341,11 +342,14 @@ def clean_partitioned(
     dask = require("dask", "--engine dask")
     files, fmt = input_files(data)
     if fmt == "parquet":
-        if sep is not None:
-            raise InputError("--sep applies to CSV and TSV files, not to Parquet.")
+        for flag, value in (("--sep", sep), ("--decimal", decimal)):
+            if value is not None:
+                raise InputError(
+                    f"{flag} applies to CSV and TSV files, not to Parquet."
+                )
         partitions, lengths = parquet_partitions(files)
     else:
-        partitions, lengths = text_partitions(files, fmt, sep), None
+        partitions, lengths = text_partitions(files, fmt, sep, decimal), None
 
     # the output folders' hidden twins, made before any work
     staged = [staging_folder("--out", out)]

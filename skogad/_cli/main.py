@@ -65,6 +65,27 @@ def _separator(text):
     return sep
 
 
+def _positive(text):
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of 1 or more; got {text!r}"
+        )
+    return number
+
+
+def _decimal(text):
+    mark = {"point": ".", "comma": ","}.get(text.lower(), text)
+    if mark not in (".", ","):
+        raise argparse.ArgumentTypeError(
+            f"must be a point or a comma ('.' or ','); got {text!r}"
+        )
+    return mark
+
+
 def _parser():
     from skogad._cli.demo import DATASETS
 
@@ -196,6 +217,23 @@ What it promises:
         help="the separator of a CSV or TSV file: one character, or comma, "
         "tab, semicolon, pipe (default: a tab for .tsv; for .csv, whichever of "
         "these splits the first lines consistently)",
+    )
+    clean.add_argument(
+        "--decimal",
+        type=_decimal,
+        metavar="MARK",
+        help="the decimal mark of a CSV or TSV file's numbers: point or comma "
+        "(default: a point; a comma where the separator is not one and a "
+        "column reads as numbers with it, as European spreadsheets export)",
+    )
+    clean.add_argument(
+        "--max-expansion",
+        type=_positive,
+        default=50,
+        metavar="N",
+        help="refuse a compressed table (.gz, .bz2, .xz, .zip) that expands to "
+        "more than N times its size on disk, or 64 MB (default 50: tables "
+        "compress 3 to 20 times; a decompression bomb, a thousand)",
     )
     clean.add_argument(
         "--cv",
@@ -403,6 +441,7 @@ def _run(parser, args):
             cv=args.cv,
             plots=args.plots,
             truth=args.truth,
+            max_expansion=args.max_expansion,
             overwrite_input=args.overwrite_input,
             **_both_engines(args),
         )
@@ -449,6 +488,7 @@ def _both_engines(args):
         "seed": args.seed,
         "ignore": args.ignore,
         "sep": args.sep,
+        "decimal": args.decimal,
         "verbose": int(args.verbose or (not args.quiet and sys.stderr.isatty())),
         "echo": (lambda *a: None) if args.quiet else print,
     }

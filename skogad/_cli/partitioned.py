@@ -33,6 +33,7 @@ class Partition:
     sep: str | None = None
     # the table's column order, for a Parquet file that stores another one
     columns: tuple | None = None
+    decimal: str | None = None  # a CSV's decimal mark, where not a point
 
     def name(self):
         groups = self.row_groups
@@ -113,11 +114,18 @@ def parquet_partitions(files):
     return partitions, lengths
 
 
-def text_partitions(files, fmt, sep):
-    """One partition per CSV or TSV file; their row counts are read later."""
+def text_partitions(files, fmt, sep, decimal=None):
+    """One partition per CSV or TSV file; their row counts are read later.
+
+    Neither the separator nor the decimal mark is detected here: a comma and
+    a point unless given (a tab for TSV).
+    """
     if sep is None and fmt == "tsv":
         sep = "\t"
-    return [Partition(str(path), fmt, None, sep or ",") for path in files]
+    sep = sep or ","
+    if decimal == sep:
+        raise InputError(f"--decimal {decimal!r} is also the separator.")
+    return [Partition(str(path), fmt, None, sep, decimal=decimal) for path in files]
 
 
 def read_arrow(partition):
@@ -145,7 +153,9 @@ def read_frame(partition, arrow=None):
         frame = (read_arrow(partition) if arrow is None else arrow).to_pandas()
     else:
         try:
-            frame = pd.read_csv(partition.path, sep=partition.sep)
+            frame = pd.read_csv(
+                partition.path, sep=partition.sep, decimal=partition.decimal or "."
+            )
         except (OSError, ValueError, pd.errors.ParserError) as exc:
             raise InputError(
                 f"{partition.path} could not be read as {partition.fmt.upper()}: {exc}"

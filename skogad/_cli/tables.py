@@ -53,6 +53,15 @@ _CONTROL = re.compile(f"[{_CONTROLS}]")
 _CONTROL_OR_NEWLINE = re.compile(f"[{_CONTROLS}\n]")
 
 
+# A compressed table may expand to this many times its size on disk, or to
+# FLOOR_BYTES, whichever is more, before it is refused: text tables compress
+# 3 to 20 times, and a file that expands a thousandfold (8 GB of CSV in a
+# 17 MB .csv.gz) would take the machine's memory before any message.
+MAX_EXPANSION = 50
+FLOOR_BYTES = 64 * 2**20
+CHUNK_BYTES = 2**20
+
+
 class InputError(Exception):
     """A problem with the user's data or files, worded as what to fix."""
 
@@ -149,6 +158,9 @@ class Table:
         Parquet: the frame as pandas reads it, stored index included.
     sep : str or None
         The separator of a CSV or TSV file.
+    decimal : str or None
+        The decimal mark ``typed`` was read with (CSV and TSV): ``"."``, or
+        ``","`` where given or detected (`sniff_decimal`).
     header, records : str, list of str
         CSV: the source text of the header and of each row, line end
         included.
@@ -168,6 +180,7 @@ class Table:
     records: list | None = None
     arrow: object = None
     index: object = None
+    decimal: str | None = None
 
 
 def read_table(path, sep=None):
@@ -179,23 +192,28 @@ def read_table(path, sep=None):
     return table.raw, table.typed
 
 
-def load_table(path, sep=None):
+def load_table(path, sep=None, decimal=None, max_expansion=MAX_EXPANSION):
     """Read a CSV, TSV (plain or compressed) or Parquet file into a `Table`.
 
     ``sep`` (CSV and TSV only) is the separator; by default a TSV file's is a
     tab, and a CSV file's is whichever of comma, tab, semicolon and pipe
     splits its first records most consistently (see `sniff_separator`).
+    ``decimal`` (CSV and TSV only) is the decimal mark; by default a point,
+    or a comma where the separator is not one and a column reads as numbers
+    with it (`sniff_decimal`). A compressed file may expand to
+    ``max_expansion`` times its size on disk (or 64 MB) before it is refused.
     """
     pd = require("pandas", "Reading tables")
     path = Path(path)
     fmt = input_format(path)
     if fmt == "parquet":
-        if sep is not None:
-            raise InputError(f"--sep applies to CSV and TSV files, not to {path}.")
+        for flag, value in (("--sep", sep), ("--decimal", decimal)):
+            if value is not None:
+                raise InputError(f"{flag} applies to CSV and TSV files, not to {path}.")
         return _load_parquet(path, pd)
     label = fmt.upper()
     try:
-        text = _read_text(path, compression(path))
+        text = _read_text(path, compression(path), max_expansion)
     except UnicodeDecodeError as exc:
         raise InputError(f"{path} is not UTF-8 text ({exc.reason}).") from exc
     except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:
@@ -206,9 +224,15 @@ def load_table(path, sep=None):
     text = text[len(bom) :]
     if sep is None:
         sep = SEPARATORS[fmt] if fmt == "tsv" else sniff_separator(text)
+    if decimal == sep:
+        raise InputError(f"--decimal {decimal!r} is also the separator of {path}.")
     try:
         records = list(_records(text, sep))
         typed = pd.read_csv(io.StringIO(text), sep=sep) if records else None
+        if records and decimal is None and sep != ",":
+            decimal = sniff_decimal(typed)
+        if records and decimal == ",":
+            typed = pd.read_csv(io.StringIO(text), sep=sep, decimal=",")
     except (csv.Error, ValueError, pd.errors.ParserError) as exc:
         raise InputError(f"{path} could not be read as {label}: {exc}") from exc
     if not records:
@@ -238,6 +262,7 @@ def load_table(path, sep=None):
         sep=sep,
         header=header,
         records=[source for _, source in rows],
+        decimal=decimal or ".",
     )
 
 
@@ -258,7 +283,10 @@ def _load_parquet(path, pd):
     return Table(path, "parquet", typed, frame, arrow=arrow, index=index)
 
 
-def _read_text(path, method):
+def _read_text(path, method, max_expansion=MAX_EXPANSION):
+    limit = None
+    if method is not None:
+        limit = max(FLOOR_BYTES, max_expansion * Path(path).stat().st_size)
     if method == "zip":
         with zipfile.ZipFile(path) as archive:
             members = [
@@ -271,12 +299,32 @@ def _read_text(path, method):
                     f"{path} holds {len(members)} files; a zipped table must hold "
                     "exactly one."
                 )
-            data = archive.read(members[0])
+            with archive.open(members[0]) as handle:
+                data = _bounded(handle, limit, path, max_expansion)
     else:
         opener = {None: open, "gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
         with opener[method](path, "rb") as handle:
-            data = handle.read()
+            data = _bounded(handle, limit, path, max_expansion)
     return data.decode("utf-8")
+
+
+def _bounded(handle, limit, path, max_expansion):
+    """Read ``handle`` whole, refusing more than ``limit`` bytes (None: any)."""
+    if limit is None:
+        return handle.read()
+    chunks, total = [], 0
+    while chunk := handle.read(CHUNK_BYTES):
+        total += len(chunk)
+        if total > limit:
+            raise InputError(
+                f"{path} expands to more than {limit / 2**20:,.0f} MB, over "
+                f"{max_expansion} times its size on disk: a compressed table "
+                "rarely does, a decompression bomb does. If the table is real, "
+                "pass --max-expansion with a larger factor (or decompress it "
+                "first)."
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class _Tap:
@@ -351,6 +399,32 @@ def sniff_separator(text):
         if best_key is None or key > best_key:
             best, best_key = sep, key
     return best
+
+
+# A number written with a decimal comma: 3,14 or -2 or 1e5 (no thousands marks)
+_DECIMAL_COMMA = re.compile(r"\s*[+-]?(\d+(,\d*)?|,\d+)([eE][+-]?\d+)?\s*")
+
+
+def sniff_decimal(typed):
+    """``","`` if a text column of ``typed`` reads as numbers with a decimal
+    comma, else ``"."``.
+
+    As European spreadsheets export a table: semicolons between cells, commas
+    in the numbers. A column counts when every one of its cells is such a
+    number and at least one holds a comma, which a point-decimal reading
+    leaves as text.
+    """
+    for _, column in typed.items():
+        if column.dtype != object and not str(column.dtype).startswith("str"):
+            continue
+        cells = column.dropna().astype(str)
+        if (
+            len(cells)
+            and cells.str.contains(",", regex=False).any()
+            and cells.map(lambda c: _DECIMAL_COMMA.fullmatch(c) is not None).all()
+        ):
+            return ","
+    return "."
 
 
 @contextlib.contextmanager

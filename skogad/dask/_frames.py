@@ -9,6 +9,8 @@ partition of that joint table is split into its features and its label on
 the worker, and the file behind it is read once.
 """
 
+from skogad._columns import check_numeric_columns
+
 # The label's column in the joint table; a suffix is added while X has it.
 _LABEL = "__skogad_label__"
 
@@ -96,26 +98,10 @@ def paired_partitions(X, y):
 
 
 def check_numeric(X):
-    """Refuse a Dask DataFrame's non-numeric columns, by name, before any work.
-
-    The network takes numbers. A string, object or categorical column would
-    otherwise fail on every worker with "could not convert string to
-    float", naming no column. Its dtypes are known without reading the data.
-    """
-    from pandas.api.types import is_bool_dtype, is_numeric_dtype
-
-    if X.ndim != 2:
-        return
-    bad = [
-        f"{column!r} ({dtype})"
-        for column, dtype in X.dtypes.items()
-        if not (is_numeric_dtype(dtype) or is_bool_dtype(dtype))
-    ]
-    if bad:
-        raise ValueError(
-            f"X has {len(bad)} non-numeric column(s): {', '.join(bad[:5])}"
-            f"{', ...' if len(bad) > 5 else ''}. ParallelDetector's network takes "
-            "numbers: encode them first (dd.get_dummies(X.categorize(columns=...))"
-            ", say), or use `skogad clean --engine dask`, which one-hot encodes "
-            "text and categorical columns itself."
-        )
+    """Refuse a Dask DataFrame's non-numeric columns, by name, before any work."""
+    check_numeric_columns(
+        X,
+        "encode them first (dd.get_dummies(X.categorize(columns=...)), say), or "
+        "use `skogad clean --engine dask`, which one-hot encodes text and "
+        "categorical columns itself.",
+    )
