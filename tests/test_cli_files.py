@@ -706,3 +706,26 @@ def test_a_decompression_bomb_is_refused_before_it_takes_the_memory(
     assert status == 1 and "over 1 times its size on disk" in err
     status, _, err = run("clean", bomb, "--target", "y", "--max-expansion", "0")
     assert status == 2 and "must be a whole number of 1 or more" in err
+
+
+def test_an_output_that_the_sticky_bit_protects_fails_before_any_work(
+    tmp_path, monkeypatch
+):
+    from skogad._cli import outputs
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)  # as /tmp
+    _numbers_table().to_csv(shared / "t.csv", index=False)
+    kept, report = shared / "kept.csv", shared / "report.csv"
+    report.write_bytes(b"old report\n")  # another user's, as far as the run knows
+    # the run as a user who owns neither the folder nor the old report
+    monkeypatch.setattr(outputs, "_user", lambda: os.stat(shared).st_uid + 4242)
+    args = ("clean", shared / "t.csv", "--target", "y", "--model", "linear")
+    status, out, err = run(*args, "--out", kept, "--report", report)
+    assert status == 1 and f"--report {report} belongs to another user" in err
+    assert out == ""  # nothing read
+    assert report.read_bytes() == b"old report\n" and not kept.exists()
+    # the folder's owner (or root) may replace it
+    monkeypatch.setattr(outputs, "_user", lambda: os.stat(shared).st_uid)
+    assert run(*args, "--out", kept, "--report", report, "-q")[0] == 0

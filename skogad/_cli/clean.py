@@ -28,6 +28,7 @@ from skogad._cli.outputs import (
     Staged,
     check_destination,
     check_folder,
+    check_replaceable,
     interrupts_held,
     modes,
 )
@@ -125,6 +126,7 @@ def _plan(data, out, report, plots, with_truth, overwrite_input):
                         f"--plots {plots}: {plots / name} is a folder; the plot "
                         "of that name cannot replace it."
                     )
+                check_replaceable("--plots", plots / name)
         elif plots.exists():
             raise InputError(f"--plots {plots} is a file; name a folder.")
         else:

@@ -39,6 +39,36 @@ def check_destination(flag, path):
     if path.is_dir():
         raise InputError(f"{flag} {path} is a folder; name a file.")
     check_folder(flag, path, path.parent)
+    check_replaceable(flag, path)
+
+
+def _user():
+    return os.geteuid()
+
+
+def check_replaceable(flag, path):
+    """Raise `InputError` if a file at ``path`` exists and could not be replaced.
+
+    In a folder with the sticky bit (``/tmp``), only a file's owner, the
+    folder's owner or root may rename over it, whatever the folder's write
+    permission says: checked here, before any work, so that the report is
+    never replaced beside a kept file that then cannot be.
+    """
+    try:
+        existing = os.lstat(path)
+        folder = os.stat(path.parent)
+    except OSError:  # nothing there, or found when written
+        return
+    user = _user()
+    if (
+        folder.st_mode & stat.S_ISVTX
+        and user != 0
+        and user not in (existing.st_uid, folder.st_uid)
+    ):
+        raise InputError(
+            f"{flag} {path} belongs to another user, in a folder with the sticky "
+            "bit set (as /tmp has): it cannot be replaced. Choose another name."
+        )
 
 
 def check_folder(flag, path, folder):
