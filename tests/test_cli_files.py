@@ -527,6 +527,41 @@ def test_ctrl_c_during_training_exits_130_and_writes_nothing(tmp_path):
     assert after == before
 
 
+TERMINATE_WHILE_WRITING = """
+import os, signal, sys
+from skogad._cli import main
+
+def hook(event, args):
+    # SIGTERM as the first temporary output file is made, as `timeout` or
+    # `docker stop` would send it while the outputs are being written
+    if event == "open" and "skogad-partial" in os.fspath(args[0] or ""):
+        if not getattr(hook, "sent", False):
+            hook.sent = True
+            os.kill(os.getpid(), signal.SIGTERM)
+
+sys.addaudithook(hook)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_sigterm_while_writing_exits_143_and_leaves_nothing(tmp_path):
+    _planted(tmp_path)
+    (tmp_path / "ok.report.csv").write_text("previous report\n")
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    result = subprocess.run(
+        [sys.executable, "-c", TERMINATE_WHILE_WRITING, "clean", "ok.csv", *TINY],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 143, result.stderr
+    assert result.stderr.endswith("skogad clean: terminated; nothing was written\n")
+    assert "Traceback" not in result.stderr
+    after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert after == before  # no debris, nothing replaced
+
+
 KILL_AT_SECOND_RENAME = """
 import os, signal, sys
 from skogad._cli import main

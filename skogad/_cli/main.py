@@ -10,6 +10,8 @@ exit status:
        (found before any work where it can be: paths, columns, values)
     2  a mistake on the command line (an unknown option, a missing argument)
   130  interrupted (Ctrl-C): nothing was written or changed
+  143  terminated (SIGTERM, as timeout, systemd and docker stop send it): the
+       same as Ctrl-C
 """
 SEPARATOR_WORDS = {
     "comma": ",",
@@ -389,19 +391,39 @@ def _make_example(args):
     )
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, and handled as Ctrl-C is."""
+
+
+def _terminate(signum, frame):
+    raise Terminated
+
+
 def main(argv=None):
     parser = _parser()
     args = parser.parse_args(argv)
+    import signal
+    import threading
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         return _run(parser, args)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         # clean and make-example rename their outputs into place last, with
-        # Ctrl-C held off: interrupted, they have written nothing.
+        # Ctrl-C and SIGTERM held off: interrupted, they have written nothing,
+        # and their temporary files are gone.
+        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
         print(
-            f"skogad {args.command}: interrupted; nothing was written",
+            f"skogad {args.command}: {what}; nothing was written",
             file=sys.stderr,
         )
-        return 130
+        return 143 if isinstance(exc, Terminated) else 130
+    finally:
+        if main_thread:
+            signal.signal(
+                signal.SIGTERM, signal.SIG_DFL if previous is None else previous
+            )
 
 
 def _run(parser, args):

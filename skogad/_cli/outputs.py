@@ -205,7 +205,7 @@ class Staged:
 
 @contextlib.contextmanager
 def interrupts_held():
-    """Ctrl-C while the outputs are renamed into place is ignored.
+    """Ctrl-C and SIGTERM while the outputs are renamed into place are ignored.
 
     Once the first rename is done the job is as good as finished: stopping
     between two renames would leave a mix of new and previous outputs, and
@@ -215,10 +215,14 @@ def interrupts_held():
         yield
         return
     previous = signal.signal(signal.SIGINT, lambda signum, frame: None)
+    terminate = signal.signal(signal.SIGTERM, lambda signum, frame: None)
     try:
         yield
     finally:
         signal.signal(
             signal.SIGINT,
             signal.default_int_handler if previous is None else previous,
+        )
+        signal.signal(
+            signal.SIGTERM, signal.SIG_DFL if terminate is None else terminate
         )
