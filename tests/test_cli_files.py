@@ -527,6 +527,17 @@ def test_ctrl_c_during_training_exits_130_and_writes_nothing(tmp_path):
     assert after == before
 
 
+def _clean_with_hook(script, folder):
+    """``skogad clean ok.csv`` on the tiny table, in a child running ``script``."""
+    return subprocess.run(
+        [sys.executable, "-c", script, "clean", "ok.csv", *TINY],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 TERMINATE_WHILE_WRITING = """
 import os, signal, sys
 from skogad._cli import main
@@ -548,13 +559,7 @@ def test_sigterm_while_writing_exits_143_and_leaves_nothing(tmp_path):
     _planted(tmp_path)
     (tmp_path / "ok.report.csv").write_text("previous report\n")
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
-    result = subprocess.run(
-        [sys.executable, "-c", TERMINATE_WHILE_WRITING, "clean", "ok.csv", *TINY],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = _clean_with_hook(TERMINATE_WHILE_WRITING, tmp_path)
     assert result.returncode == 143, result.stderr
     assert result.stderr.endswith("skogad clean: terminated; nothing was written\n")
     assert "Traceback" not in result.stderr
@@ -584,13 +589,7 @@ def test_a_kill_between_two_renames_leaves_no_new_kept_rows_beside_an_old_report
     tmp_path,
 ):
     _planted(tmp_path)
-    result = subprocess.run(
-        [sys.executable, "-c", KILL_AT_SECOND_RENAME, "clean", "ok.csv", *TINY],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = _clean_with_hook(KILL_AT_SECOND_RENAME, tmp_path)
     assert result.returncode == -signal.SIGKILL, result.stderr
     # one output is in place: the report, never the kept rows alone
     assert (tmp_path / "ok.clean.csv").read_text() == "previous kept rows\n"
