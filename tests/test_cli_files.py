@@ -763,3 +763,20 @@ def test_an_output_that_the_sticky_bit_protects_fails_before_any_work(
     # the folder's owner (or root) may replace it
     monkeypatch.setattr(outputs, "_user", lambda: os.stat(shared).st_uid)
     assert run(*args, "--out", kept, "--report", report, "-q")[0] == 0
+
+
+def test_excel_separator_line_long_fields_and_a_bad_seed(tmp_path):
+    frame = _numbers_table(200)
+    frame["note"] = "x"
+    frame.loc[3, "note"] = "y" * 200_000  # past the csv module's default limit
+    text = frame.to_csv(sep=";", index=False, lineterminator="\r\n")
+    data = tmp_path / "excel.csv"
+    data.write_text("sep=;\r\n" + text, newline="")
+    lines = []
+    result = clean_table(data, "y", model="linear", echo=lines.append)
+    assert "(semicolon-separated)" in lines[0] and "numeric (4): a, b, c, d" in lines[1]
+    assert len(result["flagged"]) == 200
+    kept = (tmp_path / "excel.clean.csv").read_bytes()
+    assert kept.startswith(b"sep=;\r\na;b;c;d;y;note\r\n")  # written back as it was
+    status, _, err = run("clean", data, "--target", "y", "--seed", "-1")
+    assert status == 2 and "--seed: must be a whole number from 0 to" in err

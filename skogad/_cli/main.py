@@ -67,6 +67,18 @@ def _separator(text):
     return sep
 
 
+def _seed(text):
+    try:
+        seed = int(text)
+    except ValueError:
+        seed = -1
+    if not 0 <= seed < 2**32:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from 0 to {2**32 - 1}; got {text!r}"
+        )
+    return seed
+
+
 def _positive(text):
     try:
         number = int(text)
@@ -119,7 +131,7 @@ def _parser():
         default=0.2,
         help="fraction of rows skogad flags (default 0.2)",
     )
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--seed", type=_seed, default=0)
 
     clean = commands.add_parser(
         "clean",
@@ -246,7 +258,7 @@ What it promises:
     )
     clean.add_argument(
         "--seed",
-        type=int,
+        type=_seed,
         default=0,
         metavar="N",
         help="random seed (default 0): same seed, same result",
@@ -342,7 +354,7 @@ What it promises:
         default=0.08,
         help="fraction of labels flipped, in [0, 0.5) (default 0.08)",
     )
-    example.add_argument("--seed", type=int, default=0)
+    example.add_argument("--seed", type=_seed, default=0)
     example.add_argument(
         "--force", action="store_true", help="replace PATH if it exists"
     )

@@ -222,6 +222,14 @@ def load_table(path, sep=None, decimal=None, max_expansion=MAX_EXPANSION):
     # too); it is kept on the header's text, which is written back as it was.
     bom = "\ufeff" if text.startswith("\ufeff") else ""
     text = text[len(bom) :]
+    # Excel's first line naming the separator ("sep=;"): not the header; it
+    # is kept, with the header, in the kept rows' file
+    excel = _EXCEL_SEPARATOR.match(text)
+    if excel:
+        text = text[excel.end() :]
+        bom += excel.group(0)
+        if sep is None:
+            sep = excel.group(1)
     if sep is None:
         sep = SEPARATORS[fmt] if fmt == "tsv" else sniff_separator(text)
     if decimal == sep:
@@ -355,6 +363,9 @@ def _records(text, sep):
     ends, so the lines taken between two records are the record's text,
     embedded line breaks in quoted cells included.
     """
+    # pandas reads fields of any length; the csv module's default stops at
+    # 131,072 characters (a long text cell, a serialised list)
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD))
     lines = _Tap(text)
     for cells in csv.reader(lines, delimiter=sep):
         source = lines.take()
@@ -497,6 +508,11 @@ def write_table(frame, target, fmt, method="infer", member="table"):
         text.flush()
         text.detach()
 
+
+_EXCEL_SEPARATOR = re.compile(r"sep=([^\r\n\"])\r?\n")
+
+# The longest CSV field read: the text is in memory already, whole
+MAX_FIELD = 2**31 - 1
 
 # The most cells of a text column, as a share of its non-missing ones, that
 # may fail to read as numbers for the column to be numeric, those cells read
