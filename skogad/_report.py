@@ -64,6 +64,8 @@ def outlier_report(
     flagged = scores < offset
     columns = {"score": scores, "rank": rank, "flagged": flagged, "kept": ~flagged}
     y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:  # a column, as fit takes it
+        y = y[:, 0]
     if proba is not None:
         best = proba.argmax(axis=1)
         rows = np.arange(len(y))

@@ -185,3 +185,13 @@ def test_gradients_are_what_the_scorer_saw(noisy_cancer):
     # the weight's gradient, then the bias's: the "output" gradient
     np.testing.assert_allclose(layer[:, -2:], G, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(det.scorers_[0].score_samples(G), det.train_scores_)
+
+
+def test_report_regression_of_a_target_column(reg_data):
+    X, y = reg_data
+    det = GradientOutlierDetector(contamination=0.05, random_state=0)
+    with pytest.warns(UserWarning, match="column-vector y"):  # scikit-learn's
+        det.fit(X, y.reshape(-1, 1))
+    column = det.report(X, y.reshape(-1, 1), training=True)
+    pd.testing.assert_frame_equal(column, det.report(X, y, training=True))
+    assert "residual" in column
