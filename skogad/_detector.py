@@ -137,7 +137,7 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
         defaults (``"output"`` with ``"l2"``) were measured best on the
         label-noise benchmark: a weight gradient multiplies the output
         gradient by the layer's input, whose size says nothing about the
-        label (see the README).
+        label (the scorers compared in ``benchmarks/results/label_noise.md``).
     timing : {"early_stopping", "final", "checkpoints", "out_of_fold"}, \
             default="early_stopping"
         When the gradients are taken, for nets this estimator trains. A net
@@ -243,7 +243,8 @@ class GradientOutlierDetector(OutlierMixin, BaseEstimator):
     See Also
     --------
     CleanTrainingSet : Drop the rows this detector flags, then fit a model.
-    sklearn.ensemble.IsolationForest : The default scorer.
+    sklearn.ensemble.IsolationForest : The scorer ``scorer="iforest"`` fits (the
+        default, ``"l2"``, is the gradient's norm).
 
     Notes
     -----
