@@ -22,22 +22,35 @@ def check_numeric_columns(X, advice):
     if dtypes is None or getattr(X, "ndim", 2) != 2:
         return
     import pandas as pd
-    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+    from pandas.api.types import (
+        is_bool_dtype,
+        is_numeric_dtype,
+        is_object_dtype,
+        is_string_dtype,
+    )
 
-    def numbers(column, dtype):
+    def parse(values):
+        parsed = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
+        return bool((parsed.notna() | pd.isna(values)).all())
+
+    def numbers(position, dtype):
         if is_numeric_dtype(dtype) or is_bool_dtype(dtype):
             return True
-        # an in-memory object column may hold numbers, as NumPy takes them
-        if pd.api.types.is_object_dtype(dtype) and isinstance(X, pd.DataFrame):
-            values = X[column]
-            parsed = pd.to_numeric(values, errors="coerce")
-            return bool((parsed.notna() | values.isna()).all())
+        # categories, or an in-memory text column, that are numbers convert
+        # as NumPy takes them
+        if isinstance(dtype, pd.CategoricalDtype):
+            categories = dtype.categories
+            return is_numeric_dtype(categories.dtype) or parse(categories)
+        if is_object_dtype(dtype) or is_string_dtype(dtype):
+            if not isinstance(X, pd.DataFrame):  # a Dask frame: values unread
+                return False
+            return parse(X.iloc[:, position].to_numpy())
         return False
 
     bad = [
         f"{column!r} ({dtype})"
-        for column, dtype in dtypes.items()
-        if not numbers(column, dtype)
+        for position, (column, dtype) in enumerate(dtypes.items())
+        if not numbers(position, dtype)
     ]
     if bad:
         more = ", ..." if len(bad) > 5 else ""

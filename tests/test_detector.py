@@ -620,7 +620,11 @@ def test_text_and_categorical_columns_are_named_before_any_work():
     detector = GradientOutlierDetector(**FAST)
     with pytest.raises(ValueError, match=r"2 non-numeric column\(s\): 'colour' \("):
         detector.fit(text, y)
-    # numbers held in an object column are numbers, as NumPy takes them
-    fitted = detector.fit(frame.astype({"a": object}), y)
+    # numbers held in an object, string or categorical column are numbers, as
+    # NumPy takes them
+    numbers = frame.astype({"a": object, "b": "string"}).assign(
+        c=pd.Categorical(frame["c"])
+    )
+    fitted = detector.fit(numbers, y)
     with pytest.raises(ValueError, match="'colour' \\(category\\)"):
         fitted.score_samples(text[["a", "b", "c", "colour"]], y)
