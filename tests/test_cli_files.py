@@ -545,7 +545,8 @@ from skogad._cli import main
 def hook(event, args):
     # SIGTERM as the first temporary output file is made, as `timeout` or
     # `docker stop` would send it while the outputs are being written
-    if event == "open" and "skogad-partial" in os.fspath(args[0] or ""):
+    path = args[0] if event == "open" else None
+    if isinstance(path, (str, bytes)) and "skogad-partial" in os.fsdecode(path):
         if not getattr(hook, "sent", False):
             hook.sent = True
             os.kill(os.getpid(), signal.SIGTERM)
