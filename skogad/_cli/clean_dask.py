@@ -42,7 +42,14 @@ from skogad._cli.partitioned import (
     write_kept,
 )
 from skogad._cli.reports import kept_line, printed_rows
-from skogad._cli.tables import InputError, category_text, make_encoder, printable
+from skogad._cli.tables import (
+    InputError,
+    as_numbers,
+    category_text,
+    make_encoder,
+    printable,
+    refuse_text_options,
+)
 from skogad._optional import require
 from skogad._threshold import confirmed_rows
 
@@ -190,7 +197,7 @@ def _as_numbers(frame, names):
         return numbers
     numbers = numbers.copy()
     for name in text:
-        numbers[name] = pd.to_numeric(numbers[name].astype(object), errors="coerce")
+        numbers[name] = as_numbers(numbers[name])
     return numbers
 
 
@@ -342,11 +349,7 @@ def clean_partitioned(
     dask = require("dask", "--engine dask")
     files, fmt = input_files(data)
     if fmt == "parquet":
-        for flag, value in (("--sep", sep), ("--decimal", decimal)):
-            if value is not None:
-                raise InputError(
-                    f"{flag} applies to CSV and TSV files, not to Parquet."
-                )
+        refuse_text_options(sep, decimal, "Parquet")
         partitions, lengths = parquet_partitions(files)
     else:
         partitions, lengths = text_partitions(files, fmt, sep, decimal), None

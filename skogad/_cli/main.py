@@ -67,28 +67,26 @@ def _separator(text):
     return sep
 
 
-def _seed(text):
-    try:
-        seed = int(text)
-    except ValueError:
-        seed = -1
-    if not 0 <= seed < 2**32:
-        raise argparse.ArgumentTypeError(
-            f"must be a whole number from 0 to {2**32 - 1}; got {text!r}"
-        )
-    return seed
+def _whole_number(low, high=None):
+    """An argparse type: a whole number from ``low`` (to ``high``, if given)."""
+    span = f"from {low} to {high}" if high is not None else f"of {low} or more"
+
+    def parse(text):
+        try:
+            number = int(text)
+        except ValueError:
+            number = None
+        if number is None or number < low or (high is not None and number > high):
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number {span}; got {text!r}"
+            )
+        return number
+
+    return parse
 
 
-def _positive(text):
-    try:
-        number = int(text)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(
-            f"must be a whole number of 1 or more; got {text!r}"
-        )
-    return number
+_seed = _whole_number(0, 2**32 - 1)
+_positive = _whole_number(1)
 
 
 def _decimal(text):

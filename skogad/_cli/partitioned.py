@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from skogad._cli.tables import InputError, input_format
+from skogad._cli.tables import InputError, check_decimal, input_format
 from skogad._optional import require
 
 # Row groups are gathered into partitions of about this many rows: enough to
@@ -123,8 +123,7 @@ def text_partitions(files, fmt, sep, decimal=None):
     if sep is None and fmt == "tsv":
         sep = "\t"
     sep = sep or ","
-    if decimal == sep:
-        raise InputError(f"--decimal {decimal!r} is also the separator.")
+    check_decimal(decimal, sep, "these files")
     return [Partition(str(path), fmt, None, sep, decimal=decimal) for path in files]
 
 

@@ -192,6 +192,19 @@ def read_table(path, sep=None):
     return table.raw, table.typed
 
 
+def refuse_text_options(sep, decimal, where):
+    """Raise `InputError` where ``--sep`` or ``--decimal`` is given for Parquet."""
+    for flag, value in (("--sep", sep), ("--decimal", decimal)):
+        if value is not None:
+            raise InputError(f"{flag} applies to CSV and TSV files, not to {where}.")
+
+
+def check_decimal(decimal, sep, where):
+    """Raise `InputError` where the decimal mark is also the separator."""
+    if decimal is not None and decimal == sep:
+        raise InputError(f"--decimal {decimal!r} is also the separator of {where}.")
+
+
 def load_table(path, sep=None, decimal=None, max_expansion=MAX_EXPANSION):
     """Read a CSV, TSV (plain or compressed) or Parquet file into a `Table`.
 
@@ -207,9 +220,7 @@ def load_table(path, sep=None, decimal=None, max_expansion=MAX_EXPANSION):
     path = Path(path)
     fmt = input_format(path)
     if fmt == "parquet":
-        for flag, value in (("--sep", sep), ("--decimal", decimal)):
-            if value is not None:
-                raise InputError(f"{flag} applies to CSV and TSV files, not to {path}.")
+        refuse_text_options(sep, decimal, path)
         return _load_parquet(path, pd)
     label = fmt.upper()
     try:
@@ -232,8 +243,7 @@ def load_table(path, sep=None, decimal=None, max_expansion=MAX_EXPANSION):
             sep = excel.group(1)
     if sep is None:
         sep = SEPARATORS[fmt] if fmt == "tsv" else sniff_separator(text)
-    if decimal == sep:
-        raise InputError(f"--decimal {decimal!r} is also the separator of {path}.")
+    check_decimal(decimal, sep, path)
     try:
         records = list(_records(text, sep))
         typed = pd.read_csv(io.StringIO(text), sep=sep) if records else None
@@ -521,6 +531,12 @@ MAX_FIELD = 2**31 - 1
 MAX_STRAY = 0.05
 
 
+def as_numbers(column):
+    """``column`` as floats, a cell that is not a number missing."""
+    pd = require("pandas", "Encoding tables")
+    return pd.to_numeric(column.astype(object), errors="coerce").astype(float)
+
+
 def mostly_numbers(column):
     """A text column as numbers, if at most `MAX_STRAY` of its cells are not.
 
@@ -529,9 +545,8 @@ def mostly_numbers(column):
     is not numeric. Decimal objects (a Parquet ``decimal128`` column) read
     as numbers.
     """
-    pd = require("pandas", "Encoding tables")
     present = column.notna().to_numpy()
-    values = pd.to_numeric(column.astype(object), errors="coerce").astype(float)
+    values = as_numbers(column)
     not_numbers = present & values.isna().to_numpy()
     if (
         not_numbers.sum() > MAX_STRAY * present.sum()

@@ -373,7 +373,8 @@ class ParallelDetector(MetaEstimatorMixin, OutlierMixin, BaseEstimator):
 
         if _is_frame(X):
             check_numeric(X)
-        if _is_frame(X) and _is_frame(y):
+        paired = _is_frame(X) and _is_frame(y)  # read as one table
+        if paired:
             xparts, yparts = paired_partitions(X, y)
             lengths = None
         elif _is_frame(X):
@@ -392,7 +393,7 @@ class ParallelDetector(MetaEstimatorMixin, OutlierMixin, BaseEstimator):
                 "X is a Dask collection and y is not: give y as a Dask Array or "
                 "Series partitioned as X is (e.g. both columns of one DataFrame)."
             )
-        elif not _is_frame(X) or not _is_frame(y):
+        elif not paired:
             if not _is_frame(y) and lengths is not None:
                 if not np.isnan(y.chunks[0]).any() and len(y) == lengths.sum():
                     y = y.rechunk({0: tuple(lengths)})
