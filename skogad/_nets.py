@@ -255,6 +255,8 @@ class EpochProgress(Callback):
     """A tqdm progress bar over training epochs, with the latest losses.
 
     The bar is closed and dropped when training ends, so fitted nets pickle.
+    Training that stops before ``max_epochs`` (early stopping) ends the bar
+    full, at the epochs it ran, and says so.
     """
 
     def __init__(self, desc="training"):
@@ -270,6 +272,14 @@ class EpochProgress(Callback):
         self.bar_.update()
 
     def on_train_end(self, net, **kwargs):
+        done = self.bar_.n
+        if done < self.bar_.total:
+            self.bar_.total = done
+            self.bar_.set_description(
+                f"{self.desc} (stopped at epoch {done} of at most {net.max_epochs})",
+                refresh=False,
+            )
+            self.bar_.refresh()
         self.bar_.close()
         self.bar_ = None
 

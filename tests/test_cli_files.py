@@ -22,6 +22,7 @@ import sys
 import textwrap
 import threading
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -568,6 +569,57 @@ def test_sigterm_while_writing_exits_143_and_leaves_nothing(tmp_path):
     assert after == before  # no debris, nothing replaced
 
 
+INTERRUPT_AT_IMPORT = """
+import os, signal, sys
+from skogad._cli import main
+
+imports = 0
+
+def hook(event, args):
+    # Ctrl-C at the N-th module import after the command starts: early, while
+    # the arguments are parsed and the libraries load
+    global imports
+    if event == "import":
+        imports += 1
+        if imports == int(os.environ["INTERRUPT_AT"]):
+            os.kill(os.getpid(), signal.SIGINT)
+
+sys.addaudithook(hook)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("at", [1, 4, 30])
+def test_ctrl_c_in_the_first_second_exits_130_without_a_traceback(
+    tmp_path, monkeypatch, at
+):
+    _planted(tmp_path)
+    monkeypatch.setenv("INTERRUPT_AT", str(at))
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    result = _clean_with_hook(INTERRUPT_AT_IMPORT, tmp_path)
+    assert result.returncode == 130, result.stderr
+    # before the arguments are parsed, the message cannot name the command
+    assert re.fullmatch(
+        r"skogad( clean)?: interrupted; nothing was written\n", result.stderr
+    )
+    after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_parsing_the_arguments_loads_no_heavy_library():
+    # a mistake on the command line exits 2 at once, before any of these load
+    script = (
+        "import sys; from skogad._cli.main import _parser; "
+        "_parser().parse_args(['clean', 'x.csv', '--target', 'y']); "
+        "print(sorted(m for m in ('numpy', 'pandas', 'sklearn', 'torch') "
+        "if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]", result.stderr
+
+
 KILL_AT_SECOND_RENAME = """
 import os, signal, sys
 from skogad._cli import main
@@ -781,3 +833,38 @@ def test_excel_separator_line_long_fields_and_a_bad_seed(tmp_path):
     assert kept.startswith(b"sep=;\r\na;b;c;d;y;note\r\n")  # written back as it was
     status, _, err = run("clean", data, "--target", "y", "--seed", "-1")
     assert status == 2 and "--seed: must be a whole number from 0 to" in err
+
+
+# ------------------------------------------- mistakes told in the command's words
+def test_too_many_folds_and_task_mistakes_are_told_in_the_commands_words(tmp_path):
+    data = tmp_path / "t.csv"
+    frame = _numbers_table(300)
+    frame["code"] = np.arange(300) % 190  # whole numbers that look like a quantity
+    frame["word"] = np.where(frame["y"] == 1, "yes", "no")
+    frame.to_csv(data, index=False)
+    status, _, err = run("clean", data, "--target", "y", "--cv", "400")
+    assert status == 1 and "--cv 400" in err and "at most 300" in err
+    assert "n_splits" not in err
+    status, _, err = run("clean", data, "--target", "word", "--task", "regression")
+    assert status == 1 and "--task regression needs numeric targets" in err
+    assert "task=" not in err and "the target 'word'" in err
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no library warning escapes the command
+        status, out, err = run("clean", data, "--target", "code", "--model", "linear")
+    assert status == 0, err
+    assert "warning: --task auto reads the target 'code' as a quantity" in out
+    assert "--task classification" in out and "task=" not in out + err
+
+
+def test_parquet_list_and_struct_columns_are_dropped_and_said(tmp_path):
+    frame = _numbers_table(200)
+    frame["tags"] = [[i, i + 1] for i in range(200)]
+    frame["info"] = [{"k": i % 3, "v": "x"} for i in range(200)]
+    data = tmp_path / "t.parquet"
+    frame.to_parquet(data)
+    lines = []
+    result = clean_table(data, "y", model="linear", echo=lines.append)
+    assert "  dropped (2): tags, info -> lists or records" in "\n".join(lines)
+    assert len(result["flagged"]) == 200
+    status, _, err = run("clean", data, "--target", "tags")
+    assert status == 1 and "The target 'tags' holds lists or records" in err

@@ -1,6 +1,7 @@
 """GradientOutlierDetector: behaviour, nets, scorers, labels, bad input."""
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -595,6 +596,11 @@ def test_verbose_shows_progress(clf_data, capsys, monkeypatch):
     pickle.loads(pickle.dumps(det))  # the closed bar is not kept
     GradientOutlierDetector(verbose=2, **FAST).fit(X, y)
     assert "valid_loss" in capsys.readouterr().out  # skorch's epoch table
+    # stopped early, the bar ends full at the epochs run, not at a 20 of 100
+    GradientOutlierDetector(verbose=1, **FAST).fit(X, y)
+    bar = capsys.readouterr().err.split("gradients")[0].split("\r")[-2]
+    ran = re.search(r"stopped at epoch (\d+) of at most \d+\): 100%", bar)
+    assert ran and f"| {ran[1]}/{ran[1]} [" in bar, bar
     GradientOutlierDetector(**FAST).fit(X, y)
     quiet = capsys.readouterr()
     assert quiet.err == "" and quiet.out == ""

@@ -19,6 +19,8 @@ failure changes no file:
 
 import difflib
 import os
+import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +50,7 @@ from skogad._cli.tables import (
     input_format,
     load_table,
     make_encoder,
+    nested,
     printable,
     separator_name,
     table_format,
@@ -190,6 +193,11 @@ def check_choices(model, task):
 
 
 def _check_target(y, name):
+    if nested(y):
+        raise InputError(
+            f"The target {name!r} holds lists or records (a Parquet list, map or "
+            "struct column): give one label a row."
+        )
     if y.isna().any():
         raise InputError(
             f"The target {name!r} is missing in {_rows(y.isna(), y.index)}: give "
@@ -204,6 +212,47 @@ def _check_target(y, name):
         raise InputError(
             f"The target {name!r} has a single value ({y.iloc[0]!r}) in every row: "
             "there is nothing to learn, so no label can look wrong."
+        )
+
+
+def resolved_task(task, y, target, say):
+    """``--task`` decided for ``y`` as the detector would, in the command's words.
+
+    Returns ``"classification"`` or ``"regression"``, so that the detector
+    has nothing to warn about: where ``--task auto`` takes whole numbers for
+    a quantity, ``say`` gets the warning, naming the options to pass.
+    """
+    # Loads torch (through skorch): called once the data has been checked.
+    from skogad._targets import is_classification, looks_like_labels
+
+    labels = y.to_numpy()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            classifier = is_classification(None, labels, task)
+    except ValueError as exc:
+        # the estimator's words ("task='regression'", "y") as the command's
+        message = re.sub(r"task='(\w+)'", r"--task \1", str(exc))
+        message = re.sub(r"\by\b", f"the target {target!r}", message)
+        raise InputError(message) from None
+    if task == "auto" and not classifier and labels.dtype.kind in "iu":
+        _, reason = looks_like_labels(labels)
+        if reason:
+            say(
+                f"warning: --task auto reads the target {target!r} as a "
+                f"quantity to predict (regression): its whole numbers {reason}. "
+                "If they are class labels, pass --task classification; --task "
+                "regression silences this warning."
+            )
+    return "classification" if classifier else "regression"
+
+
+def check_folds(cv, y):
+    """Raise `InputError` where ``--cv K`` asks for more folds than rows."""
+    if cv is not None and cv > len(y):
+        raise InputError(
+            f"--cv {cv} splits the rows into {cv} folds, but the table has "
+            f"{len(y)} rows: give --cv at most {len(y)} (5 or 10 is usual)."
         )
 
 
@@ -340,6 +389,7 @@ def clean_table(
     dropped += [_column(typed, name, "--ignore") for name in ignore]
     y = typed[target]
     _check_target(y, target)
+    check_folds(cv, y)
     _check_finite(typed[[target]])
     features, encoder, account = make_encoder(typed.drop(columns=dropped))
     _check_finite(features)
@@ -360,7 +410,7 @@ def clean_table(
         timing="out_of_fold" if cv else "early_stopping",
         cv=cv or 5,
         contamination=contamination,
-        task=task,
+        task=resolved_task(task, y, target, say),
         random_state=seed,
         verbose=verbose,
     )

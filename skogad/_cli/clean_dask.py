@@ -29,7 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
-from skogad._cli.clean import _check_target, _column, _rows, _truth, check_choices
+from skogad._cli.clean import (
+    _check_target,
+    _column,
+    _rows,
+    _truth,
+    check_choices,
+    resolved_task,
+)
 from skogad._cli.outputs import interrupts_held
 from skogad._cli.partitioned import (
     check_new_folder,
@@ -471,7 +478,7 @@ def _run(
     detector = GradientOutlierDetector(
         LinearModel if model == "linear" else None,
         contamination=contamination,
-        task=task,
+        task=resolved_task(task, y, target, say),
         random_state=seed,
         verbose=verbose,
     )

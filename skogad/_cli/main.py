@@ -1,7 +1,10 @@
 """The ``skogad`` console command: ``demo``, ``clean`` and ``make-example``."""
 
 import argparse
+import signal
 import sys
+import threading
+import warnings
 
 EXIT_CODES = """\
 exit status:
@@ -36,27 +39,6 @@ def _fraction(text):
     return value
 
 
-def _whole_number(minimum):
-    """An argparse type: a whole number of at least ``minimum``."""
-
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            value = minimum - 1
-        if value < minimum:
-            raise argparse.ArgumentTypeError(
-                f"must be a whole number of {minimum} or more: {text!r}"
-            )
-        return value
-
-    return parse
-
-
-_folds = _whole_number(2)
-_positive = _whole_number(1)
-
-
 def _separator(text):
     sep = SEPARATOR_WORDS.get(text.lower(), text)
     if len(sep) != 1 or sep in '"\r\n':
@@ -87,6 +69,7 @@ def _whole_number(low, high=None):
 
 _seed = _whole_number(0, 2**32 - 1)
 _positive = _whole_number(1)
+_folds = _whole_number(2)
 
 
 def _decimal(text):
@@ -410,24 +393,20 @@ def _terminate(signum, frame):
 
 
 def main(argv=None):
-    parser = _parser()
-    args = parser.parse_args(argv)
-    import signal
-    import threading
-
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
+    command = "skogad"
     try:
+        parser = _parser()
+        args = parser.parse_args(argv)
+        command = f"skogad {args.command}"
         return _run(parser, args)
     except KeyboardInterrupt as exc:
         # clean and make-example rename their outputs into place last, with
         # Ctrl-C and SIGTERM held off: interrupted, they have written nothing,
         # and their temporary files are gone.
         what = "terminated" if isinstance(exc, Terminated) else "interrupted"
-        print(
-            f"skogad {args.command}: {what}; nothing was written",
-            file=sys.stderr,
-        )
+        print(f"{command}: {what}; nothing was written", file=sys.stderr)
         return 143 if isinstance(exc, Terminated) else 130
     finally:
         if main_thread:
@@ -456,31 +435,42 @@ def _run(parser, args):
             )
     from skogad._cli.tables import InputError, printable
 
-    try:
-        if args.command == "make-example":
-            _make_example(args)
-            return 0
-        if args.engine == "dask":
-            _clean_dask(parser, args)
-            return 0
-        if args.workers or args.scheduler:
-            parser.error("--workers and --scheduler need --engine dask")
-        from skogad._cli.clean import clean_table
+    def show(message, category, filename, lineno, file=None, line=None):
+        # a library's warning, in the command's voice: no source line
+        text = printable(str(message), newlines=False)
+        print(f"skogad {args.command}: warning: {text}", file=sys.stderr)
 
-        clean_table(
-            args.data,
-            args.target,
-            cv=args.cv,
-            plots=args.plots,
-            truth=args.truth,
-            max_expansion=args.max_expansion,
-            overwrite_input=args.overwrite_input,
-            **_both_engines(args),
-        )
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = show
+            return _job(parser, args)
     except (InputError, ImportError, OSError, ValueError, FloatingPointError) as exc:
         message = printable(exc, newlines=False)
         print(f"skogad {args.command}: error: {message}", file=sys.stderr)
         return 1
+
+
+def _job(parser, args):
+    if args.command == "make-example":
+        _make_example(args)
+        return 0
+    if args.engine == "dask":
+        _clean_dask(parser, args)
+        return 0
+    if args.workers or args.scheduler:
+        parser.error("--workers and --scheduler need --engine dask")
+    from skogad._cli.clean import clean_table
+
+    clean_table(
+        args.data,
+        args.target,
+        cv=args.cv,
+        plots=args.plots,
+        truth=args.truth,
+        max_expansion=args.max_expansion,
+        overwrite_input=args.overwrite_input,
+        **_both_engines(args),
+    )
     return 0
 
 

@@ -572,6 +572,16 @@ def infinite_values(features):
     return found
 
 
+def nested(column):
+    """Whether ``column`` holds lists, arrays or records (Parquet's list, map and
+    struct columns), which are not features."""
+    if column.dtype != object:
+        return False
+    return bool(
+        column.map(lambda v: isinstance(v, list | tuple | dict | np.ndarray)).any()
+    )
+
+
 def category_text(column):
     """A categorical column as the encoder takes it: text, missing kept NaN."""
     text = column.astype(object).map(str, na_action="ignore")
@@ -585,8 +595,9 @@ def make_encoder(features):
     an indicator column, then standardized. Other columns: categories, with
     missing values as a category of their own, one-hot encoded (the
     ``MAX_CATEGORIES - 1`` most frequent, the rest pooled). Dropped: columns
-    with no values, and text columns with a different value in every row
-    (identifiers carry no information about other rows).
+    with no values, text columns with a different value in every row
+    (identifiers carry no information about other rows), and columns of
+    lists or records (`nested`).
 
     Returns
     -------
@@ -606,9 +617,11 @@ def make_encoder(features):
 
     pd = require("pandas", "Encoding tables")
     numeric, categorical, empty, identifiers, stray = [], [], [], [], {}
-    columns = {}
+    nests, columns = [], {}
     for name, column in features.items():
-        if column.isna().all():
+        if nested(column):
+            nests.append(name)
+        elif column.isna().all():
             empty.append(name)
         elif _is_numeric(column):
             numeric.append(name)
@@ -624,7 +637,7 @@ def make_encoder(features):
     if not numeric and not categorical:
         raise InputError(
             "No column can be used as a feature: every one besides the target is "
-            "empty or an identifier."
+            "empty, an identifier, or lists or records."
         )
     steps = []
     if numeric:
@@ -687,4 +700,10 @@ def make_encoder(features):
         )
     if empty:
         account.append(f"dropped ({len(empty)}): {listing(empty)} -> no values")
+    if nests:
+        account.append(
+            f"dropped ({len(nests)}): {listing(nests)} -> lists or records (Parquet "
+            "list, map or struct values), which are not features; flatten them "
+            "into columns of their own to use them"
+        )
     return pd.DataFrame(columns, index=features.index), encoder, account
