@@ -31,6 +31,7 @@ extensions = [
     "numpydoc",
     "myst_parser",
     "sphinx_gallery.gen_gallery",
+    "sphinx_copybutton",
     "skogad_mathml",  # docs/_sphinxext: formulas as MathML, no MathJax
 ]
 html_math_renderer = "mathml"
@@ -81,7 +82,10 @@ myst_heading_anchors = 3  # `[x](#a-heading)` links in the included Markdown
 # tests/test_examples.py runs), unless the build is given
 # ``-D plot_gallery=0`` (``make -C docs html-noplot``). SKOGAD_GALLERY_FULL=1
 # runs the full forms instead (slower; after ``make -C docs clean``, as an
-# example whose file has not changed is not run again).
+# example whose file has not changed is not run again). Each example picks its
+# thumbnail in a ``# sphinx_gallery_thumbnail_*`` comment: one of its figures,
+# or, for one that saves none, a picture of its result in
+# docs/_static/thumbnails/ (made by docs/_sphinxext/make_thumbnails.py).
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
@@ -97,6 +101,20 @@ sphinx_gallery_conf = {
     "min_reported_time": 1,
     "remove_config_comments": True,
 }
+
+# --- sphinx-copybutton --------------------------------------------------------
+# A code block's copy button copies the code only. In a block with prompts
+# (``>>> `` and ``... `` of a doctest, ``$ `` of a shell session) the prompts
+# are removed and the lines without one (the output) are left out; a block
+# with no prompt at all (the gallery's scripts, printed output, a bare
+# ``pip install``) is copied whole. ``... `` needs its space: an output line
+# that is just "..." (an elided row) is not a prompt. A shell line ending in
+# a backslash carries the command on to the next line, which is copied too.
+copybutton_prompt_text = r">>> |\.\.\. |\$ "
+copybutton_prompt_is_regexp = True
+copybutton_only_copy_prompt_lines = True
+copybutton_remove_prompts = True
+copybutton_line_continuation_character = "\\"
 
 # --- HTML ---------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"

@@ -79,3 +79,5 @@ print(
     f"cleaned (contamination={best} chosen by GridSearchCV, {kept.mean():.0%} of "
     f"rows kept): test accuracy {search.score(X_test, y_test):.3f}"
 )
+
+# sphinx_gallery_thumbnail_path = "_static/thumbnails/clean_then_train.png"

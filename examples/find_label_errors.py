@@ -89,3 +89,5 @@ for name, ax in {
 }.items():
     ax.figure.savefig(out / name, dpi=120)
     print(f"wrote {out / name}")
+
+# sphinx_gallery_thumbnail_number = 2

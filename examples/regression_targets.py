@@ -43,3 +43,5 @@ print(
 )
 flagged = report.index[report["flagged"]]
 print(f"corrupted rows among the flagged: {corrupted[flagged].mean():.0%}")
+
+# sphinx_gallery_thumbnail_path = "_static/thumbnails/regression_targets.png"

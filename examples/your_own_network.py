@@ -84,3 +84,5 @@ print(
     f"a net trained for {epochs} epochs, its head only: AUROC "
     f"{roc_auc_score(flipped, -frozen.train_scores_):.3f}"
 )
+
+# sphinx_gallery_thumbnail_path = "_static/thumbnails/your_own_network.png"

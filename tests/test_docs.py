@@ -177,7 +177,13 @@ def test_the_cli_page_commands_run(tmp_path):
 
 @pytest.mark.slow  # a full Sphinx build (about 20 s), gallery not executed
 def test_the_site_builds_without_warnings_and_its_links_hold(tmp_path):
-    for name in ("sphinx", "numpydoc", "sphinx_gallery", "myst_parser"):
+    for name in (
+        "sphinx",
+        "numpydoc",
+        "sphinx_gallery",
+        "myst_parser",
+        "sphinx_copybutton",
+    ):
         pytest.importorskip(name)
     pytest.importorskip("pydata_sphinx_theme")
     out = tmp_path / "html"
