@@ -6,6 +6,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import get_tags
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    process_routing,
+)
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -21,6 +26,8 @@ from skogad._compat import (
     StrOptions,
     _fit_context,
     _num_samples,
+    _raise_for_params,
+    _routing_enabled,
     _safe_indexing,
 )
 from skogad._detector import GradientOutlierDetector
@@ -45,7 +52,10 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
     estimator, so the whole thing is a drop-in replacement for ``estimator``
     in a ``Pipeline``, ``GridSearchCV`` (the detector's ``contamination`` is
     tunable as ``detector__contamination``, the action as ``action``) or
-    ``cross_val_score``.
+    ``cross_val_score``. With scikit-learn's metadata routing enabled, it is a
+    router as scikit-learn's meta-estimators are: ``fit`` and ``score`` pass
+    ``estimator`` the metadata it requests (``set_fit_request``,
+    ``set_score_request``), and the detector is fitted on ``(X, y)`` alone.
 
     Parameters
     ----------
@@ -169,7 +179,10 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
         **fit_params : dict
             Passed to ``estimator.fit``; per-sample ones (such as
             ``sample_weight``, which must have one entry per row of ``X``)
-            are restricted to the rows it is fitted on.
+            are restricted to the rows it is fitted on. With metadata routing
+            enabled, only those ``estimator`` requests are passed, and one it
+            has not said whether it wants raises scikit-learn's
+            ``UnsetMetadataPassedError``.
 
         Returns
         -------
@@ -181,6 +194,10 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None."
             )
+        if _routing_enabled():
+            # Before the detector trains, so that metadata the estimator has
+            # not requested fails at once.
+            fit_params = process_routing(self, "fit", **fit_params).estimator.fit
         X_checked, y_checked = validate_data(
             self, X, y, dtype=None, ensure_all_finite=False, y_numeric=False
         )
@@ -282,7 +299,9 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
                 f"{type(self.estimator).__name__}.fit takes none: use "
                 "action='drop' or 'relabel', or an estimator that takes one."
             )
-        return key
+        # With routing, a Pipeline refuses "<step>__sample_weight" and routes
+        # sample_weight to the steps that request it.
+        return "sample_weight" if _routing_enabled() else key
 
     def _flags(self, X, y):
         """The detector's -1/+1 flags of the training rows; sets ``detector_``."""
@@ -366,7 +385,7 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
         return self.estimator_.decision_function(self._check(X))
 
     @available_if(_estimator_has("score"))
-    def score(self, X, y, sample_weight=None):
+    def score(self, X, y, sample_weight=None, **params):
         """Return the fitted estimator's ``score`` on ``(X, y)``.
 
         Parameters
@@ -376,7 +395,11 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Their true labels or targets.
         sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights, passed on when given.
+            Sample weights, passed on when given (with metadata routing
+            enabled, when ``estimator`` requests them).
+        **params : dict
+            Other metadata for ``estimator.score``, which must request it;
+            only with metadata routing enabled.
 
         Returns
         -------
@@ -385,8 +408,39 @@ class CleanTrainingSet(MetaEstimatorMixin, BaseEstimator):
             own ``score``).
         """
         check_is_fitted(self)
+        _raise_for_params(params, self, "score")
+        # Only when given: a sample_weight=None routed to an estimator whose
+        # score takes none would be refused.
         kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+        if _routing_enabled():
+            kwargs = process_routing(self, "score", **kwargs, **params).estimator.score
         return self.estimator_.score(self._check(X), y, **kwargs)
+
+    def get_metadata_routing(self):
+        """Get metadata routing of this object.
+
+        See scikit-learn's Metadata Routing User Guide for how the routing
+        mechanism works.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            A ``sklearn.utils.metadata_routing.MetadataRouter`` encapsulating
+            routing information: ``fit`` and ``score`` route to
+            ``estimator``'s.
+        """
+        # The detector is left out: GradientOutlierDetector.fit takes no
+        # metadata, and the rows it flags are those of (X, y) as given.
+        # The owner is the class name, which scikit-learn 1.6's messages print
+        # as it is (newer ones take the estimator too).
+        router = MetadataRouter(owner=type(self).__name__)
+        router.add(
+            estimator=self.estimator,
+            method_mapping=MethodMapping()
+            .add(caller="fit", callee="fit")
+            .add(caller="score", callee="score"),
+        )
+        return router
 
     def _check(self, X):
         # Checks feature count/names against fit and passes X on unchanged, so

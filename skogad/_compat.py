@@ -8,6 +8,7 @@ does, this module is the one file to change (imbalanced-learn keeps its
 from sklearn.base import _fit_context
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.metadata_routing import _raise_for_params, _routing_enabled
 from sklearn.utils.validation import _check_y, _num_samples
 
 __all__ = [
@@ -17,5 +18,7 @@ __all__ = [
     "_check_y",
     "_fit_context",
     "_num_samples",
+    "_raise_for_params",
+    "_routing_enabled",
     "_safe_indexing",
 ]
