@@ -4,6 +4,10 @@ Tables of any cells (quotes, line breaks, control characters, a BOM, short
 and long rows, other dialects and encodings), and tables for ``skogad clean``
 with features of every kind and a target column. Each `Text` knows its
 cells, the exact text of each line, and what it may be refused for.
+
+And tables whose columns a naive reader gets wrong: numbers with stray
+text cells, decimal commas, Parquet decimals, and column names and labels
+with line breaks and terminal escapes.
 """
 
 import csv
@@ -12,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+import pandas as pd
 from hypothesis import strategies as st
 
 from tests._strategies import (
@@ -68,9 +73,12 @@ class Dialect:
     quoting: int = csv.QUOTE_MINIMAL
     bom: bool = False
     final_newline: bool = True
+    sep: str | None = None  # another separator than the suffix's
 
     @property
     def delimiter(self):
+        if self.sep is not None:
+            return self.sep
         return "\t" if self.suffix == ".tsv" else ","
 
     def line(self, record):
@@ -310,3 +318,331 @@ def tables_to_clean(
         for i in some_rows(rng, n):
             rows[i] = rows[i][: rng.integers(1, m + 1)]
     return Text(header, rows, dialect, reasons=reasons), target
+
+
+# ------------------------------------------- the columns' text, read right
+# pandas' missing-value words (read_csv's default na_values): a cell of one
+# of them is missing, never a stray cell
+PANDAS_NA = frozenset(
+    (
+        *("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan"),
+        *("1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None"),
+        *("n/a", "nan", "null"),
+    )
+)
+# Text typed into a column of numbers: no number, no missing-value word
+JUNK_TEXTS = (
+    *("?", "-", "--", ".", "x", "O", "n.a.", "unknown", "TBD", "see notes"),
+    *("#VALUE!", "#DIV/0!", "12 kg", "1.2.3", "~3", "<0.5", "1 000"),
+)
+# The share of a column's non-missing cells that may be stray text for the
+# column to be numeric: "at most 5%" (docs/user_guide/cli.rst)
+STRAY_SHARE = 0.05
+
+
+def is_junk(cell):
+    """Not a number (to Python or pandas), not blank, not a missing word."""
+    if cell in PANDAS_NA or not cell.strip():
+        return False
+    try:
+        float(cell)
+        return False
+    except ValueError:
+        pass
+    number = pd.to_numeric(pd.Series([cell], dtype=object), errors="coerce")
+    return bool(number.isna().all())
+
+
+def _number_cells(rng, n, decimal=".", form=None):
+    """A column of numbers as text, all in one format, with ``decimal``."""
+    values = rng.standard_normal(n) * 10 ** rng.uniform(-3, 6)
+    form = form or rng.choice(["{:.3f}", "{:g}", "{:.2e}", "{!r}"])
+    texts = (form.format(float(v)).replace(".", decimal) for v in values)
+    return np.array(list(texts), dtype=object)
+
+
+def _labels(rng, n, pool):
+    """``n`` labels from ``pool``, each class at least once where ``n`` allows."""
+    k = len(pool)
+    codes = np.r_[np.arange(min(k, n)), rng.integers(0, k, max(0, n - k))]
+    return np.asarray(pool, dtype=object)[rng.permutation(codes)]
+
+
+def _table(header, columns, dialect):
+    rows = np.stack(columns, axis=1).tolist() if len(columns[0]) else []
+    return Text(list(header), rows, dialect)
+
+
+@dataclass
+class Strays:
+    """A table of numbers, some with stray text, and the same left blank.
+
+    ``stray`` and ``over`` map a column to the rows of its stray cells: at
+    most `STRAY_SHARE` of its non-missing cells, and more than that. In
+    ``blank`` every stray cell is empty.
+    """
+
+    text: Text
+    blank: Text
+    target: str
+    stray: dict
+    over: dict
+
+    def __repr__(self):
+        return f"Strays(stray={self.stray}, over={self.over}, text={self.text!r})"
+
+
+@st.composite
+def stray_tables(draw, scale):
+    """Numeric columns with text cells typed into them (``?``, ``-``, ...).
+
+    Every column has at least 20 non-missing cells, so one stray cell in
+    each column with some is within the share; one column in four has
+    more than the share (``over``), and one has none.
+    """
+    n = draw(sizes(20, scale.rows, 60))
+    m = draw(sizes(1, scale.columns, 4))
+    roles = draw(
+        st.lists(
+            st.sampled_from(["stray", "stray", "over", "clean"]),
+            min_size=m,
+            max_size=m,
+        )
+    )
+    roles[draw(st.integers(0, m - 1))] = "stray"
+    junk = st.one_of(st.sampled_from(JUNK_TEXTS), cell_texts().filter(is_junk))
+    words = draw(st.lists(junk, min_size=1, max_size=6))
+    target = draw(st.sampled_from(TARGET_NAMES))
+    k = draw(st.integers(2, 4))
+    rng = np.random.default_rng(draw(seeds))
+    dialect = draw(CANONICAL)
+
+    header, columns, blanks, stray, over = [], [], [], {}, {}
+    for j, role in enumerate(roles):
+        cells = _number_cells(rng, n)
+        missing = some_rows(rng, n, 0)[: n - 20]
+        cells[missing] = str(rng.choice(NA_TEXTS))
+        present = np.setdiff1d(np.arange(n), missing)
+        most = int(STRAY_SHARE * len(present))  # as a float product, as read
+        count = {
+            "stray": lambda: rng.integers(1, most + 1),
+            "over": lambda: rng.integers(most + 1, len(present)),
+            "clean": lambda: 0,
+        }[role]()
+        rows = np.sort(rng.choice(present, count, replace=False))
+        blank = cells.copy()
+        blank[rows] = ""
+        cells[rows] = rng.choice(np.array(words, dtype=object), count)
+        name = f"x{j}"
+        if role == "stray":
+            stray[name] = rows.tolist()
+        elif role == "over":
+            over[name] = rows.tolist()
+        header.append(name)
+        columns.append(cells)
+        blanks.append(blank)
+    at = int(rng.integers(0, m + 1))
+    labels = _labels(rng, n, CLASS_NAMES[:k])
+    header.insert(at, target)
+    columns.insert(at, labels)
+    blanks.insert(at, labels)
+    return Strays(
+        _table(header, columns, dialect),
+        _table(header, blanks, dialect),
+        target,
+        stray,
+        over,
+    )
+
+
+# Separators a table written with decimal commas may have, by file suffix
+DECIMAL_COMMA_DIALECTS = st.one_of(
+    st.builds(Dialect, sep=st.sampled_from([";", "|", "\t"])),
+    st.builds(Dialect, suffix=st.just(".tsv")),
+    st.builds(Dialect, suffix=st.just(".txt"), sep=st.just(";")),
+)
+
+
+@st.composite
+def decimal_comma_tables(draw, scale):
+    """The same table twice: with decimal commas (and ``;``, ``|`` or a tab
+    between cells), and with decimal points and commas between cells.
+
+    Returns ``(comma, point)``, two `Text`. The first numeric column has a
+    decimal mark in every cell; the others are of any format, with some
+    cells missing; there are integers and words too.
+    """
+    n = draw(sizes(1, scale.rows, 40))
+    m = draw(sizes(1, scale.columns, 4))
+    roles = draw(
+        st.lists(
+            st.sampled_from(["numeric", "numeric", "integer", "words"]),
+            min_size=m - 1,
+            max_size=m - 1,
+        )
+    )
+    roles.insert(0, "marked")
+    k = draw(st.integers(2, 4))
+    rng = np.random.default_rng(draw(seeds))
+    dialect = draw(DECIMAL_COMMA_DIALECTS)
+
+    header, commas, points = ["label"], [], []
+    commas.append(_labels(rng, n, CLASS_NAMES[:k]))
+    points.append(commas[0])
+    for j, role in enumerate(roles):
+        header.append(f"x{j}")
+        if role in ("marked", "numeric"):
+            form = "{:.3f}" if role == "marked" else None
+            state = rng.bit_generator.state
+            point = _number_cells(rng, n, ".", form)
+            rng.bit_generator.state = state  # the same numbers, with commas
+            comma = _number_cells(rng, n, ",", form)
+            missing = some_rows(rng, n, 0)
+            point[missing] = comma[missing] = str(rng.choice(NA_TEXTS))
+        elif role == "integer":
+            point = comma = np.array(
+                [f"{v:d}" for v in rng.integers(-500, 500, n)], dtype=object
+            )
+        else:
+            point = comma = rng.choice(np.array(CLASS_NAMES, dtype=object), n)
+        commas.append(comma)
+        points.append(point)
+    return (
+        _table(header, commas, dialect),
+        _table(header, points, Dialect(dialect.suffix if dialect.sep else ".csv")),
+    )
+
+
+@dataclass
+class Decimals:
+    """A table of floats, and the same with some columns as decimals.
+
+    ``floats`` and ``decimals`` are pyarrow Tables; ``scales`` maps each
+    decimal column to its scale (digits after the point).
+    """
+
+    floats: object
+    decimals: object
+    target: str
+    scales: dict
+
+    def __repr__(self):
+        types = {f.name: str(f.type) for f in self.decimals.schema}
+        return f"Decimals({types}, floats={self.floats.to_pydict()})"
+
+
+@st.composite
+def decimal_parquet_tables(draw, scale):
+    """Parquet columns of ``decimal128(precision, scale)``, any precision.
+
+    Each decimal column holds its float column's values rounded to its
+    scale (halves to even), some of them missing in both.
+    """
+    import decimal
+
+    import pyarrow as pa
+
+    n = draw(sizes(1, scale.rows, 40))
+    m = draw(sizes(1, scale.columns, 4))
+    kinds = draw(
+        st.lists(
+            st.one_of(
+                st.just(None),
+                st.integers(1, 38).flatmap(
+                    lambda p: st.tuples(st.just(p), st.integers(0, p))
+                ),
+            ),
+            min_size=m,
+            max_size=m,
+        )
+    )
+    kinds[draw(st.integers(0, m - 1))] = draw(
+        st.integers(1, 38).flatmap(lambda p: st.tuples(st.just(p), st.integers(0, p)))
+    )
+    k = draw(st.integers(2, 4))
+    rng = np.random.default_rng(draw(seeds))
+
+    context = decimal.Context(prec=80, rounding=decimal.ROUND_HALF_EVEN)
+    floats = {"label": _labels(rng, n, CLASS_NAMES[:k]).tolist()}
+    decimals = dict(floats)
+    scales = {}
+    for j, kind in enumerate(kinds):
+        name = f"x{j}"
+        digits = 15 if kind is None else kind[0] - kind[1]  # before the point
+        # |v| <= 0.9 * 10**digits: rounded to the scale, it has `precision` digits
+        values = rng.uniform(-0.9, 0.9, n) * 10.0 ** (digits - rng.uniform(0, 20, n))
+        missing = set(some_rows(rng, n, 0)[: n - 1].tolist())  # not all
+        floats[name] = [
+            None if i in missing else float(v) for i, v in enumerate(values)
+        ]
+        if kind is None:
+            decimals[name] = floats[name]
+            continue
+        precision, places = kind
+        unit = decimal.Decimal(1).scaleb(-places)
+        rounded = [
+            None if v is None else decimal.Decimal(v).quantize(unit, context=context)
+            for v in floats[name]
+        ]
+        decimals[name] = pa.array(rounded, type=pa.decimal128(precision, places))
+        scales[name] = places
+    return Decimals(pa.table(floats), pa.table(decimals), "label", scales)
+
+
+# Line breaks, terminal escapes and other controls: text that, printed raw,
+# adds lines to the output, moves the cursor or recolours the terminal
+CONTROL_TEXTS = (
+    *("\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85"),
+    *("\u2028", "\u2029", "\x1b[2K", "\x1b[31m", "\x1b]0;title\x07", "\x1bM"),
+    *("\x08", "\x7f", "\x9b", "\u202e", "\u2066", "\u200f"),
+)
+
+
+def control_texts():
+    """Text holding line breaks and other controls (no NUL, no tab)."""
+    return st.lists(
+        st.one_of(
+            st.sampled_from(CONTROL_TEXTS),
+            st.sampled_from(tuple("ab é,\"'=")),
+            st.characters(categories=["Cc", "Zl", "Zp"], exclude_characters="\x00\t"),
+        ),
+        min_size=1,
+        max_size=6,
+    ).map("".join)
+
+
+@dataclass
+class Named:
+    """A table whose column names and labels hold control characters, and
+    the same table with plain ones (``x0``, ``label``, ``c0``, ...)."""
+
+    text: Text
+    target: str
+    plain: Text
+    plain_target: str
+
+
+@st.composite
+def tables_with_control_names(draw, scale):
+    """A table to clean whose column names and labels hold line breaks,
+    terminal escapes and other controls."""
+    n = draw(sizes(20, scale.rows, 40))
+    m = draw(sizes(1, scale.columns, 3))
+    names = draw(st.lists(control_texts(), min_size=m + 1, max_size=m + 1))
+    k = draw(st.integers(2, 3))
+    kinds = draw(st.lists(control_texts(), min_size=k, max_size=k))
+    rng = np.random.default_rng(draw(seeds))
+    dialect = draw(CANONICAL)
+    # numbered: distinct, and none blank (which pandas would rename)
+    header = [f"{name}{j}" for j, name in enumerate(names)]
+    plain = [f"x{j}" for j in range(m)] + ["label"]
+    codes = _labels(rng, n, np.arange(k))
+    columns = [_number_cells(rng, n) for _ in range(m)]
+    labels = np.array([f"c{i}{kinds[i]}" for i in codes], dtype=object)
+    plain_labels = np.array([f"c{i}" for i in codes], dtype=object)
+    return Named(
+        _table(header, [*columns, labels], dialect),
+        header[-1],
+        _table(plain, [*columns, plain_labels], dialect),
+        plain[-1],
+    )

@@ -13,6 +13,13 @@ it. Each property then holds for every input:
   {-1, +1}, kept rows that are the input's rows in order, and from
   ``skogad clean`` every input row once, kept rows byte for byte.
 
+And ``skogad clean`` reads each column as what it holds: numbers with a
+few stray text cells (``?``, ``-``) as numbers, those cells missing and
+named in a warning; decimal commas as the numbers that decimal points
+give; Parquet decimals as their numbers; and the text of the data (column
+names, labels with line breaks and terminal escapes) printed escaped, so
+that it adds no line to the output.
+
 Two tiers. ``pytest`` runs each property on a handful of small cases,
 derandomized so that CI sees the same ones every run; ``pytest -m slow``
 runs the same properties on about 1,200 cases of every size (up to 5,000
@@ -20,9 +27,11 @@ rows, 500 columns, 1,000 classes). The networks train for two epochs: these
 tests are about shapes and refusals, not detection quality.
 """
 
+import contextlib
 import io
 import re
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -39,9 +48,11 @@ from skogad._nets import LinearModel
 pd = pytest.importorskip("pandas")
 
 from skogad._cli.clean import clean_table  # noqa: E402  (these need pandas)
+from skogad._cli.main import main  # noqa: E402
 from skogad._cli.tables import (  # noqa: E402
     InputError,
     load_table,
+    make_encoder,
     read_table,
     table_format,
     write_rows,
@@ -506,3 +517,191 @@ def test_clean_table_reports_every_row_once_and_keeps_rows_unchanged_at_scale(
     kind, data
 ):
     check_clean_table(kind, data, s.FULL)
+
+
+# ---------------------------------- skogad clean: the columns, read right
+# Issue 26: each of these properties broke before its fix.
+
+
+def numeric_columns(encoder):
+    """The columns that `make_encoder`'s encoder takes as numbers."""
+    steps = {step: names for step, _, names in encoder.transformers}
+    return list(steps.get("numeric", []))
+
+
+def encoded(path, target, *, leave_out=()):
+    """``path`` read as `skogad clean` reads it, the target left out:
+    ``(features, numeric column names, account, X)``."""
+    typed = load_table(path).typed
+    features, encoder, account = make_encoder(typed.drop(columns=[target, *leave_out]))
+    X = encoder.fit_transform(features)
+    return features, numeric_columns(encoder), account, X
+
+
+def check_stray_cells(data, scale):
+    strays = data.draw(c.stray_tables(scale), label="table")
+    suffix = strays.text.dialect.suffix
+    with tempfile.TemporaryDirectory() as folder:
+        path, blank = Path(folder, f"table{suffix}"), Path(folder, f"blank{suffix}")
+        path.write_bytes(strays.text.data)
+        blank.write_bytes(strays.blank.data)
+        features, numeric, account, _ = encoded(path, strays.target)
+        # the over-share columns left out, the table encodes as the blank one
+        leave_out = list(strays.over)
+        _, _, _, X = encoded(path, strays.target, leave_out=leave_out)
+        blank_features, _, _, blank_X = encoded(
+            blank, strays.target, leave_out=leave_out
+        )
+    for name, rows in strays.stray.items():
+        assert name in numeric, (
+            f"{name!r}, numbers but for {len(rows)} cells, is read as text: {account}"
+        )
+        # the stray cells missing, every other cell the number it was
+        np.testing.assert_array_equal(features[name], blank_features[name])
+        warned = rf"^warning\b.*(?<![\w.]){re.escape(name)}(?![\w.])"
+        assert any(re.search(warned, line) for line in account), (
+            f"no warning names {name!r}, with {len(rows)} stray cells: {account}"
+        )
+    for name in strays.over:  # past the share: numbers no longer
+        assert name not in numeric, f"{name!r}: {len(strays.over[name])} stray cells"
+    pd.testing.assert_frame_equal(X, blank_X)
+
+
+@FAST
+@given(data=st.data())
+def test_stray_text_in_a_column_of_numbers_reads_as_missing_with_a_warning(data):
+    check_stray_cells(data, s.SMALL)
+
+
+@pytest.mark.slow
+@tier(40)
+@given(data=st.data())
+def test_stray_text_in_a_column_of_numbers_reads_as_missing_with_a_warning_at_scale(
+    data,
+):
+    check_stray_cells(data, s.FULL)
+
+
+def check_decimal_commas(data, scale):
+    comma, point = data.draw(c.decimal_comma_tables(scale), label="tables")
+    with tempfile.TemporaryDirectory() as folder:
+        typed = {}
+        for name, text in (("comma", comma), ("point", point)):
+            path = Path(folder, f"{name}{text.dialect.suffix}")
+            path.write_bytes(text.data)
+            typed[name] = load_table(path).typed
+    pd.testing.assert_frame_equal(typed["comma"], typed["point"])
+
+
+@FAST
+@given(data=st.data())
+def test_decimal_commas_read_as_the_same_numbers_as_decimal_points(data):
+    check_decimal_commas(data, s.SMALL)
+
+
+@pytest.mark.slow
+@tier(60)
+@given(data=st.data())
+def test_decimal_commas_read_as_the_same_numbers_as_decimal_points_at_scale(data):
+    check_decimal_commas(data, s.FULL)
+
+
+def check_decimal_parquet(data, scale):
+    pq = pytest.importorskip("pyarrow.parquet")
+    case = data.draw(c.decimal_parquet_tables(scale), label="tables")
+    with tempfile.TemporaryDirectory() as folder:
+        read = {}
+        for name in ("floats", "decimals"):
+            path = Path(folder, f"{name}.parquet")
+            pq.write_table(getattr(case, name), path)
+            read[name] = encoded(path, case.target)
+    floats, _, _, _ = read["floats"]
+    decimals, numeric, account, _ = read["decimals"]
+    for name, places in case.scales.items():
+        assert name in numeric, f"{name!r} is not read as numbers: {account}"
+        # within half the decimal's last place of the float it was rounded from
+        np.testing.assert_allclose(
+            decimals[name].to_numpy(dtype=float),
+            floats[name].to_numpy(dtype=float),
+            rtol=1e-15,
+            atol=0.5 * 10.0**-places,
+        )
+
+
+@FAST
+@given(data=st.data())
+def test_parquet_decimal_columns_read_as_their_numbers(data):
+    check_decimal_parquet(data, s.SMALL)
+
+
+@pytest.mark.slow
+@tier(60)
+@given(data=st.data())
+def test_parquet_decimal_columns_read_as_their_numbers_at_scale(data):
+    check_decimal_parquet(data, s.FULL)
+
+
+# What a terminal takes for a line break, an escape or a reordering: none
+# may reach the output from the data (printable's characters, and the CR,
+# VT, FF, FS-RS, NEL and separators that str.splitlines also breaks at)
+RAW_CONTROLS = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f"
+    "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def run_clean(text, target, folder):
+    """``skogad clean`` on ``text``, in this process: (status, printed text).
+
+    The printed text is stdout, stderr, and each warning as Python prints it
+    (pytest records the warnings instead).
+    """
+    folder.mkdir()
+    path = folder / f"table{text.dialect.suffix}"
+    path.write_bytes(text.data)
+    args = ["clean", str(path), "--target", target, "--report", str(folder / "r.csv")]
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+        warnings.catch_warnings(record=True) as caught,
+    ):
+        warnings.simplefilter("default")  # as Python shows them: once a place
+        for category in (FutureWarning, DeprecationWarning):  # as pyproject's
+            warnings.simplefilter("error", category)
+        try:
+            status = main(args)
+        except SystemExit as exit:
+            status = exit.code
+    shown = "".join(
+        warnings.formatwarning(w.message, w.category, w.filename, w.lineno)
+        for w in caught
+    )
+    return status, out.getvalue() + err.getvalue() + shown
+
+
+def check_control_names(data, scale):
+    named = data.draw(c.tables_with_control_names(scale), label="table")
+    with tempfile.TemporaryDirectory() as folder:
+        status, printed = run_clean(named.text, named.target, Path(folder, "named"))
+        note(printed)
+        plain_status, plain = run_clean(
+            named.plain, named.plain_target, Path(folder, "plain")
+        )
+    assert status == plain_status == 0, printed
+    # as many lines as with plain names: none added from the data
+    assert len(printed.splitlines()) == len(plain.splitlines()), printed
+    assert not RAW_CONTROLS.search(printed), printed
+
+
+@FAST
+@given(data=st.data())
+def test_control_characters_in_column_names_add_no_printed_lines(data):
+    check_control_names(data, s.SMALL)
+
+
+@pytest.mark.slow
+@tier(50)
+@given(data=st.data())
+def test_control_characters_in_column_names_add_no_printed_lines_at_scale(data):
+    check_control_names(data, s.FULL)
