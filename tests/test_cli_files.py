@@ -868,3 +868,41 @@ def test_parquet_list_and_struct_columns_are_dropped_and_said(tmp_path):
     assert len(result["flagged"]) == 200
     status, _, err = run("clean", data, "--target", "tags")
     assert status == 1 and "The target 'tags' holds lists or records" in err
+
+
+def test_a_rerun_says_which_outputs_it_replaced(tmp_path):
+    data = tmp_path / "t.csv"
+    _numbers_table(200).to_csv(data, index=False)
+    args = ("clean", data, "--target", "y", "--model", "linear")
+    status, first, _ = run(*args)
+    assert status == 0 and "replaced" not in first
+    assert f"Wrote {tmp_path / 't.clean.csv'}\n" in first
+    status, second, _ = run(*args, "--plots", tmp_path / "plots")
+    assert status == 0
+    assert f"Wrote {tmp_path / 't.clean.csv'} (replaced the previous file)" in second
+    assert f"Wrote {tmp_path / 't.report.csv'} (replaced the previous file)" in second
+    assert f"Wrote {tmp_path / 'plots' / 'scores.png'}\n" in second  # new
+
+
+def test_two_runs_never_write_the_same_outputs_at_once(tmp_path):
+    from skogad._cli.outputs import output_locks
+
+    data = tmp_path / "t.csv"
+    _numbers_table(200).to_csv(data, index=False)
+    kept = tmp_path / "t.clean.csv"
+    kept.write_text("the other run's kept rows\n")
+    args = ("clean", data, "--target", "y", "--model", "linear", "-q")
+    with output_locks([("--out", kept)]):  # as a run writing there now holds it
+        status, out, err = run(*args)
+    assert status == 1, err
+    assert f"--out {kept} is being written by another run of skogad clean" in err
+    assert out == "" and kept.read_text() == "the other run's kept rows\n"
+    assert not (tmp_path / "t.report.csv").exists()
+    # a lock file a killed run left is free: taken over, and removed
+    (tmp_path / ".t.clean.csv.skogad-lock").touch()
+    assert run(*args)[0] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "t.clean.csv",
+        "t.csv",
+        "t.report.csv",
+    ]

@@ -233,7 +233,14 @@ def test_outputs_are_checked_before_any_work(tmp_path, capsys):
     (tmp_path / "kept").mkdir()
     base = ["clean", str(data), "--target", "label", "--engine", "dask"]
     assert main([*base, "--out", str(tmp_path / "kept")]) == 1
-    assert "exists; name a new folder" in capsys.readouterr().err
+    assert "exists, and is not a folder this command wrote" in capsys.readouterr().err
+    assert (tmp_path / "kept").is_dir()  # a folder of the user's: kept
+    from skogad._cli.outputs import output_locks
+
+    with output_locks([("--out", tmp_path / "new")]):  # another run writes there
+        assert main([*base, "--out", str(tmp_path / "new")]) == 1
+    err = capsys.readouterr().err
+    assert f"--out {tmp_path / 'new'} is being written by another run" in err
     assert main(base) == 1
     assert "needs --out" in capsys.readouterr().err
     assert main([*base, "--out", str(tmp_path / "x"), "--sep", ","]) == 1
@@ -278,18 +285,18 @@ def test_partitions_are_encoded_exactly_as_the_sample_encoder_does():
     features, encoder, _ = make_encoder(frame.iloc[:300])
     encoder.set_output(transform="default")
     encoder.fit(features)
-    kinds = {name: features[name].dtype.kind == "f" for name in features.columns}
+    dates = features.attrs["dates"]
     part = frame.iloc[300:].copy()
     part.loc[part.index[:3], "x3"] = np.nan  # missing only here: imputed, no indicator
     expected = encoder.transform(
         make_encoder(part)[0].reindex(columns=features.columns)
     )
     # as the detector takes the encoder's float64 output: float32, bit for bit
-    got = _features(part, kinds, encoder)
+    got = _features(part, dates, encoder)
     assert got.dtype == np.float32
     np.testing.assert_array_equal(got, expected.astype(np.float32))
     np.testing.assert_array_equal(
-        _features(part.iloc[:0], kinds, encoder), np.zeros((0, expected.shape[1]))
+        _features(part.iloc[:0], dates, encoder), np.zeros((0, expected.shape[1]))
     )
 
 
@@ -403,7 +410,7 @@ def test_text_from_the_data_cannot_add_lines_to_the_output(
     assert "yes\\x0aFlagged 0 of 1500" in out  # a label, in the suspicious rows
 
 
-def test_a_partition_reads_stray_cells_and_decimals_as_the_sample_did():
+def test_a_partition_reads_stray_cells_decimals_and_dates_as_the_sample_did():
     import decimal
 
     from skogad._cli.clean_dask import _features
@@ -413,15 +420,45 @@ def test_a_partition_reads_stray_cells_and_decimals_as_the_sample_did():
     frame["x1"] = frame["x1"].astype(object)
     frame.loc[[5, 350], "x1"] = "?"  # one in the sample, one in the partition
     frame["x2"] = [decimal.Decimal(f"{v:.3f}") for v in frame["x2"]]
+    days = pd.Timestamp("2021-01-01") + pd.to_timedelta(np.arange(400) * 3, unit="D")
+    frame["signed"] = days.strftime("%d/%m/%Y")  # day first: 13/01/2021 and on
+    frame.loc[[7, 390], "signed"] = "unknown"
+    frame["seen"] = days.tz_localize("Europe/Oslo")  # a Parquet timestamp column
     features, encoder, account = make_encoder(frame.iloc[:300])
-    assert "numeric (5)" in account[0]
+    assert "numeric (7)" in account[0]
+    assert "of which dates (2): signed (%d/%m/%Y), seen" in account[1]
+    assert features.attrs["dates"] == {"signed": "%d/%m/%Y", "seen": None}
     encoder.set_output(transform="default")
     encoder.fit(features)
-    kinds = {name: features[name].dtype.kind == "f" for name in features.columns}
+    dates = features.attrs["dates"]
     part = frame.iloc[300:]
     expected = encoder.transform(
         make_encoder(part)[0].reindex(columns=features.columns)
     )
-    got = _features(part, kinds, encoder)
+    got = _features(part, dates, encoder)
     np.testing.assert_array_equal(got, expected.astype(np.float32))
     assert np.isfinite(got).all()  # the stray cell imputed, as in the sample
+
+
+def test_a_rerun_replaces_its_own_folders_and_says_so(tmp_path, dask_client, capsys):
+    data = _write(_table(300), tmp_path / "data")
+    out = tmp_path / "k"
+    base = ["clean", str(data), "--target", "label", "--engine", "dask", "--out"]
+    where = ["--scheduler", dask_client.scheduler.address]
+    assert main([*base, str(out), *where]) == 0
+    first = capsys.readouterr().out
+    assert f"Wrote {out}\n" in first and "replaced" not in first
+    (out / "part.00009.parquet").write_bytes(b"not the new run's")  # stale
+    assert main([*base, str(out), *where, "--contamination", "0.2"]) == 0
+    second = capsys.readouterr().out
+    assert f"Wrote {out} (replaced the previous run's folder)" in second
+    assert f"Wrote {out}.report (replaced the previous run's folder)" in second
+    assert not (out / "part.00009.parquet").exists()  # the whole folder replaced
+    report = pd.read_parquet(f"{out}.report")
+    assert len(pd.read_parquet(out)) == 300 - (~report["kept"]).sum()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "k", "k.report"]
+    # never the input: an earlier output read as this run's data
+    again = ["clean", str(out), "--target", "label", "--engine", "dask"]
+    assert main([*again, "--out", str(out), *where]) == 1
+    assert "holds input files" in capsys.readouterr().err
+    assert len(pd.read_parquet(out)) == 300 - (~report["kept"]).sum()

@@ -5,7 +5,13 @@ import csv
 import numpy as np
 import pytest
 
-from skogad._cli.tables import InputError, make_encoder, read_table, write_table
+from skogad._cli.tables import (
+    InputError,
+    date_numbers,
+    make_encoder,
+    read_table,
+    write_table,
+)
 
 pd = pytest.importorskip("pandas")
 
@@ -104,6 +110,42 @@ def test_encoder_kinds_of_columns():
     assert "numeric (2): num, flag" in text
     assert "categorical (3): city, mixed, many" in text
     assert "dropped (1): id" in text and "dropped (1): empty" in text
+
+
+def test_date_columns_are_read_as_days_and_said():
+    n = 400
+    days = pd.Timestamp("2020-01-01") + pd.to_timedelta(np.arange(n) * 3.5, unit="D")
+    frame = pd.DataFrame(
+        {
+            "iso": days.strftime("%Y-%m-%d %H:%M"),  # unique: a time, not an id
+            "european": days.strftime("%d.%m.%Y"),
+            "stamp": days,
+            "year": days.strftime("%Y"),  # numbers, not dates
+            "month": days.strftime("%b"),  # no year: a category
+        }
+    )
+    frame.loc[3, "european"] = "n.k."
+    features, _, account = make_encoder(frame)
+    assert features.attrs["dates"] == {
+        "iso": "%Y-%m-%d %H:%M",
+        "european": "%d.%m.%Y",
+        "stamp": None,
+    }
+    text = "\n".join(account)
+    assert "numeric (4): iso, european, stamp, year" in text
+    assert (
+        "of which dates (3): iso (%Y-%m-%d %H:%M), european (%d.%m.%Y), stamp" in text
+    )
+    assert "warning: european is dates but for 1 cell ('n.k.'), read as missing" in text
+    assert "categorical (1): month" in text
+    expected = (days - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+    np.testing.assert_allclose(features["iso"], expected)
+    np.testing.assert_allclose(features["stamp"], expected)
+    assert features["european"].isna().tolist() == [i == 3 for i in range(n)]
+    # a datetime's time zone counts: midnight in Oslo is 23:00 UTC the day before
+    oslo = pd.Series(pd.to_datetime(["1970-01-02"]).tz_localize("Europe/Oslo"))
+    assert date_numbers(oslo)[0] == pytest.approx(1 - 1 / 24)
+    assert date_numbers(pd.Series(["02/01/1970"]), "%d/%m/%Y")[0] == 1.0
 
 
 def test_encoder_with_nothing_to_use():

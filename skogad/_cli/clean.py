@@ -33,6 +33,7 @@ from skogad._cli.outputs import (
     check_replaceable,
     interrupts_held,
     modes,
+    output_locks,
 )
 from skogad._cli.reports import (
     REPORT_FORMATS,
@@ -144,6 +145,12 @@ def _plan(data, out, report, plots, with_truth, overwrite_input):
         names,
         *modes(data, replaces_input=bool(same)),
     )
+
+
+def _outputs(plan):
+    """The files `plan` writes."""
+    plots = [plan.plots / name for name in plan.plot_names] if plan.plots else []
+    return [plan.out, plan.report, *plots]
 
 
 # ------------------------------------------------------------ the columns
@@ -374,83 +381,90 @@ def clean_table(
             "rows known to be bad, to measure the flags against."
         )
     plan = _plan(data, out, report, plots, truth is not None, overwrite_input)
-    if plots is not None:
-        require("matplotlib", "--plots")
-    source = load_table(
-        plan.data, sep=sep, decimal=decimal, max_expansion=max_expansion
-    )
-    typed = source.typed
-    target = _column(typed, target, "--target")
-    dropped = [target]
-    known_bad = None
-    if truth is not None:
-        dropped.append(_column(typed, truth, "--truth"))
-        known_bad = _truth(typed[dropped[-1]], truth)
-    dropped += [_column(typed, name, "--ignore") for name in ignore]
-    y = typed[target]
-    _check_target(y, target)
-    check_folds(cv, y)
-    _check_finite(typed[[target]])
-    features, encoder, account = make_encoder(typed.drop(columns=dropped))
-    _check_finite(features)
-    how = f" ({separator_name(source.sep)})" if source.sep else ""
-    if source.decimal == ",":
-        how = f" ({separator_name(source.sep)}, decimal commas)"
-    say(f"Read {len(typed)} rows and {typed.shape[1]} columns from {plan.data}{how}.")
-    for line in account:
-        say(f"  {line}")
-    X = encoder.fit_transform(features)
+    with output_locks([("--out", plan.out), ("--report", plan.report)]):
+        # outputs of an earlier run, replaced in the end: said, not silent
+        previous = {path for path in _outputs(plan) if path.exists()}
+        if plots is not None:
+            require("matplotlib", "--plots")
+        source = load_table(
+            plan.data, sep=sep, decimal=decimal, max_expansion=max_expansion
+        )
+        typed = source.typed
+        target = _column(typed, target, "--target")
+        dropped = [target]
+        known_bad = None
+        if truth is not None:
+            dropped.append(_column(typed, truth, "--truth"))
+            known_bad = _truth(typed[dropped[-1]], truth)
+        dropped += [_column(typed, name, "--ignore") for name in ignore]
+        y = typed[target]
+        _check_target(y, target)
+        check_folds(cv, y)
+        _check_finite(typed[[target]])
+        features, encoder, account = make_encoder(typed.drop(columns=dropped))
+        _check_finite(features)
+        how = f" ({separator_name(source.sep)})" if source.sep else ""
+        if source.decimal == ",":
+            how = f" ({separator_name(source.sep)}, decimal commas)"
+        shape = f"{len(typed)} rows and {typed.shape[1]} columns"
+        say(f"Read {shape} from {plan.data}{how}.")
+        for line in account:
+            say(f"  {line}")
+        X = encoder.fit_transform(features)
 
-    # torch loads here, once the files and the data have passed every check.
-    from skogad._detector import GradientOutlierDetector
-    from skogad._nets import LinearModel
+        # torch loads here, once the files and the data have passed every check.
+        from skogad._detector import GradientOutlierDetector
+        from skogad._nets import LinearModel
 
-    detector = GradientOutlierDetector(
-        LinearModel if model == "linear" else None,
-        timing="out_of_fold" if cv else "early_stopping",
-        cv=cv or 5,
-        contamination=contamination,
-        task=resolved_task(task, y, target, say),
-        random_state=seed,
-        verbose=verbose,
-    )
-    flagged = detector.fit_predict(X, y.to_numpy()) == -1
-    table = detector.report(X.reset_index(drop=True), y.to_numpy(), training=True)
-    positions = table.index.to_numpy()
-    kept = np.empty(len(flagged), dtype=bool)
-    kept[positions] = table["kept"].to_numpy()
-    if known_bad is not None:
-        table["known_bad"] = known_bad[positions]
-    table.index = table.index.rename("row")  # 0 = the first data row
-    if source.index is not None:
-        _stored_index(table, source, positions)
-    pictures = None
-    if plots is not None:
-        pictures = _pictures(detector, X, y.to_numpy(), flagged, known_bad)
-    summary = report_facts(
-        plan.data, target, y, detector, account, encoder, flagged, kept
-    )
+        detector = GradientOutlierDetector(
+            LinearModel if model == "linear" else None,
+            timing="out_of_fold" if cv else "early_stopping",
+            cv=cv or 5,
+            contamination=contamination,
+            task=resolved_task(task, y, target, say),
+            random_state=seed,
+            verbose=verbose,
+        )
+        flagged = detector.fit_predict(X, y.to_numpy()) == -1
+        table = detector.report(X.reset_index(drop=True), y.to_numpy(), training=True)
+        positions = table.index.to_numpy()
+        kept = np.empty(len(flagged), dtype=bool)
+        kept[positions] = table["kept"].to_numpy()
+        if known_bad is not None:
+            table["known_bad"] = known_bad[positions]
+        table.index = table.index.rename("row")  # 0 = the first data row
+        if source.index is not None:
+            _stored_index(table, source, positions)
+        pictures = None
+        if plots is not None:
+            pictures = _pictures(detector, X, y.to_numpy(), flagged, known_bad)
+        summary = report_facts(
+            plan.data, target, y, detector, account, encoder, flagged, kept
+        )
 
-    staged = Staged(plan.group)
-    try:
+        staged = Staged(plan.group)
         try:
-            files = _stage(
-                staged, plan, table, summary, source, np.flatnonzero(kept), pictures
-            )
-        except OSError as exc:
-            raise InputError(
-                f"could not write {exc.filename or 'an output'} "
-                f"({exc.strerror or exc}); no output was changed."
-            ) from exc
-        with interrupts_held():
-            staged.commit()
-            result = _summary(
-                say, table, detector, (flagged, kept), known_bad, truth, files
-            )
-    except BaseException:
-        staged.discard()
-        raise
-    return result
+            try:
+                files = _stage(
+                    staged, plan, table, summary, source, np.flatnonzero(kept), pictures
+                )
+            except OSError as exc:
+                raise InputError(
+                    f"could not write {exc.filename or 'an output'} "
+                    f"({exc.strerror or exc}); no output was changed."
+                ) from exc
+            with interrupts_held():
+                staged.commit()
+                result = _summary(
+                    say, table, detector, (flagged, kept), known_bad, truth, files
+                )
+                for path in files:
+                    again = " (replaced the previous file)" if path in previous else ""
+                    say(f"Wrote {path}{again}")
+        except BaseException:
+            staged.discard()
+            raise
+        return result
 
 
 def _summary(say, table, detector, masks, known_bad, truth, files):
@@ -471,7 +485,5 @@ def _summary(say, table, detector, masks, known_bad, truth, files):
     shown = printed_rows(table.head(10))
     say("The most suspicious rows (rank 1 = most):")
     say(shown.to_string(float_format=lambda v: f"{v:.3f}"))
-    for path in files:
-        say(f"Wrote {path}")
     result["files"] = files
     return result

@@ -37,12 +37,13 @@ from skogad._cli.clean import (
     check_choices,
     resolved_task,
 )
-from skogad._cli.outputs import interrupts_held
+from skogad._cli.outputs import interrupts_held, output_locks
 from skogad._cli.partitioned import (
-    check_new_folder,
+    check_output_folder,
     discard,
     input_files,
     parquet_partitions,
+    put_in_place,
     read_frame,
     staging_folder,
     text_partitions,
@@ -53,6 +54,7 @@ from skogad._cli.tables import (
     InputError,
     as_numbers,
     category_text,
+    date_numbers,
     make_encoder,
     printable,
     refuse_text_options,
@@ -117,7 +119,7 @@ def _connect(scheduler, workers):
     return distributed.Client(cluster), cluster
 
 
-def _features(frame, kinds, encoder):
+def _features(frame, dates, encoder):
     """A partition's features as the network takes them: float32, encoded as
     the encoder fitted on the sample encodes them.
 
@@ -138,7 +140,7 @@ def _features(frame, kinds, encoder):
         if isinstance(step, str):  # "drop" or "passthrough" of nothing
             continue
         if name == "numeric":
-            block = _numeric_block(frame, step, names, out[:, column:])
+            block = _numeric_block(frame, step, names, out[:, column:], dates)
         else:
             text = pd.DataFrame({n: category_text(frame[n]) for n in names})
             block = step.transform(text)
@@ -147,7 +149,7 @@ def _features(frame, kinds, encoder):
     return out
 
 
-def _numeric_block(frame, pipeline, names, out):
+def _numeric_block(frame, pipeline, names, out, dates):
     """`make_encoder`'s fitted imputer and scaler on ``frame[names]``, into ``out``.
 
     Block by block of rows, the float64 operations of their ``transform``
@@ -170,13 +172,13 @@ def _numeric_block(frame, pipeline, names, out):
         or scaler.mean_ is None
         or scaler.scale_ is None
     ):
-        values = _as_numbers(frame, names).to_numpy(dtype=float, na_value=np.nan)
+        values = _as_numbers(frame, names, dates).to_numpy(dtype=float, na_value=np.nan)
         block = pipeline.transform(pd.DataFrame(values, columns=names))
         out[:, : block.shape[1]] = block
         return out[:, : block.shape[1]]
     flagged = [] if imputer.indicator_ is None else imputer.indicator_.features_
     width = len(names) + len(flagged)
-    numbers = _as_numbers(frame, names)
+    numbers = _as_numbers(frame, names, dates)
     for start in range(0, len(frame), _ROWS):
         # row blocks: small temporaries, reused by the allocator, instead
         # of partition-sized ones whose pages would fault in afresh
@@ -193,9 +195,11 @@ def _numeric_block(frame, pipeline, names, out):
     return out[:, :width]
 
 
-def _as_numbers(frame, names):
-    """``frame[names]``, a text column the sample found numeric (`mostly_numbers`)
-    read as numbers here too, a cell that is not one as missing."""
+def _as_numbers(frame, names, dates):
+    """``frame[names]`` as numbers: a text column the sample found numeric
+    (`mostly_numbers`) read as numbers here too, and a date column as days
+    (`date_numbers`, in the format ``dates`` names); a cell that is neither
+    missing."""
     import pandas as pd
 
     numbers = frame[names]
@@ -204,7 +208,10 @@ def _as_numbers(frame, names):
         return numbers
     numbers = numbers.copy()
     for name in text:
-        numbers[name] = as_numbers(numbers[name])
+        if name in dates:
+            numbers[name] = date_numbers(numbers[name], dates[name])
+        else:
+            numbers[name] = as_numbers(numbers[name])
     return numbers
 
 
@@ -225,7 +232,7 @@ def _labels(frame, target, start, where):
     return labels.to_numpy()
 
 
-def _report_rows(detector, frame, scores, start, kinds, encoder, target):
+def _report_rows(detector, frame, scores, start, dates, encoder, target):
     """Report rows for ``frame``'s rows (a partition's flagged rows).
 
     Their ``kept`` column marks the flagged rows whose given label the
@@ -242,7 +249,7 @@ def _report_rows(detector, frame, scores, start, kinds, encoder, target):
     best, top = np.zeros(0, dtype=np.int64), np.zeros(0)
     kept = np.zeros(0, dtype=bool)
     if len(frame):
-        X = detector._check_X(_features(frame, kinds, encoder))
+        X = detector._check_X(_features(frame, dates, encoder))
         proba = detector._predictions(X, training=False, check=False)
         best = proba.argmax(axis=1)
         top = proba[np.arange(len(best)), best]
@@ -260,13 +267,13 @@ def _report_rows(detector, frame, scores, start, kinds, encoder, target):
 def _write(detector, partition, scored, offset, start, columns, out, i, truth=None):
     """Write a partition's kept rows.
 
-    ``columns`` is ``(kinds, encoder, target)``. Returns the flagged rows'
+    ``columns`` is ``(dates, encoder, target)``. Returns the flagged rows'
     report rows and, with ``truth`` (the ``--truth`` column), how many of
     the partition's rows it marks bad and how many of those are flagged.
     """
     from skogad.dask._ship import loaded
 
-    kinds, encoder, target = columns
+    dates, encoder, target = columns
     detector = loaded(detector)
     scores = scored[0]
     flagged = scores < offset
@@ -274,7 +281,7 @@ def _write(detector, partition, scored, offset, start, columns, out, i, truth=No
 
     def keep(frame):
         rows = _report_rows(
-            detector, frame[flagged], scores[flagged], start, kinds, encoder, target
+            detector, frame[flagged], scores[flagged], start, dates, encoder, target
         )
         report.append(rows)
         if truth is not None:
@@ -350,57 +357,67 @@ def clean_partitioned(
     report = Path(report) if report else out.with_name(out.name + ".report")
     if out.resolve() == report.resolve():
         raise InputError("--out and --report name the same folder.")
-    check_new_folder("--out", out)
-    check_new_folder("--report", report)
-    require("pyarrow", "--engine dask")
-    dask = require("dask", "--engine dask")
-    files, fmt = input_files(data)
-    if fmt == "parquet":
-        refuse_text_options(sep, decimal, "Parquet")
-        partitions, lengths = parquet_partitions(files)
-    else:
-        partitions, lengths = text_partitions(files, fmt, sep, decimal), None
+    previous = {
+        path
+        for flag, path in (("--out", out), ("--report", report))
+        if check_output_folder(flag, path)
+    }
+    with output_locks([("--out", out), ("--report", report)]):
+        require("pyarrow", "--engine dask")
+        dask = require("dask", "--engine dask")
+        files, fmt = input_files(data)
+        for flag, path in (("--out", out), ("--report", report)):
+            if any(path.resolve() in f.resolve().parents for f in files):
+                raise InputError(
+                    f"{flag} {path} holds input files; name another folder."
+                )
+        if fmt == "parquet":
+            refuse_text_options(sep, decimal, "Parquet")
+            partitions, lengths = parquet_partitions(files)
+        else:
+            partitions, lengths = text_partitions(files, fmt, sep, decimal), None
 
-    # the output folders' hidden twins, made before any work
-    staged = [staging_folder("--out", out)]
-    try:
-        staged.append(staging_folder("--report", report))
-        client, cluster = _connect(scheduler, workers)
-    except BaseException:
-        discard(*staged)
-        raise
-    try:
-        say(f"Dask: {len(client.scheduler_info()['workers'])} workers")
-        if cluster is not None and client.dashboard_link:
-            say(f"Dask dashboard: {client.dashboard_link}")
-        result = _run(
-            dask,
-            partitions,
-            lengths,
-            files,
-            target,
-            out,
-            report,
-            staged,
-            say,
-            contamination=contamination,
-            model=model,
-            task=task,
-            seed=seed,
-            ignore=ignore,
-            max_fit_rows=max_fit_rows,
-            truth=truth,
-            keep_scores=keep_scores,
-            verbose=verbose,
-        )
-    except BaseException:
-        discard(*staged)
-        raise
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-    return result
+        # the output folders' hidden twins, made before any work
+        staged = [staging_folder("--out", out)]
+        try:
+            staged.append(staging_folder("--report", report))
+            client, cluster = _connect(scheduler, workers)
+        except BaseException:
+            discard(*staged)
+            raise
+        try:
+            say(f"Dask: {len(client.scheduler_info()['workers'])} workers")
+            if cluster is not None and client.dashboard_link:
+                say(f"Dask dashboard: {client.dashboard_link}")
+            result = _run(
+                dask,
+                partitions,
+                lengths,
+                files,
+                target,
+                out,
+                report,
+                staged,
+                say,
+                previous=previous,
+                contamination=contamination,
+                model=model,
+                task=task,
+                seed=seed,
+                ignore=ignore,
+                max_fit_rows=max_fit_rows,
+                truth=truth,
+                keep_scores=keep_scores,
+                verbose=verbose,
+            )
+        except BaseException:
+            discard(*staged)
+            raise
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        return result
 
 
 def _run(
@@ -414,6 +431,7 @@ def _run(
     staged,
     say,
     *,
+    previous,
     contamination,
     model,
     task,
@@ -466,7 +484,7 @@ def _run(
         where = partitions[np.searchsorted(starts, first, side="right") - 1].name()
         raise InputError(f"{exc} (Row {first} is in {where}.)") from None
     features, encoder, account = make_encoder(sample.drop(columns=dropped))
-    kinds = {name: features[name].dtype.kind == "f" for name in features.columns}
+    dates = features.attrs["dates"]
     say(f"Fitting on a sample of {len(sample)} rows; columns:")
     for line in account:
         say(f"  {line}")
@@ -492,7 +510,7 @@ def _run(
     scored = [
         delayed(score_partition)(
             shipped,
-            delayed(_features)(frame, kinds, encoder),
+            delayed(_features)(frame, dates, encoder),
             delayed(_labels)(frame, target, int(start), part.name()),
             part.name(),
             statistics,
@@ -516,7 +534,7 @@ def _run(
                 s,
                 offset,
                 int(start),
-                (kinds, encoder, target),
+                (dates, encoder, target),
                 str(kept_folder),
                 i,
                 truth,
@@ -530,7 +548,7 @@ def _run(
     if verbose:
         _progress(written)
     meta = _report_rows(
-        detector, sample.iloc[:0], np.zeros(0), 0, kinds, encoder, target
+        detector, sample.iloc[:0], np.zeros(0), 0, dates, encoder, target
     )
     table = dd.from_delayed(list(rows), meta=meta, verify_meta=False)
     counts = dask.compute(*[delayed(_flagged_and_kept)(r) for r in rows])
@@ -550,10 +568,8 @@ def _run(
     clock["write"] = time.perf_counter()
 
     with interrupts_held():
-        os.rename(report_folder, report)
-        staged.remove(report_folder)
-        os.rename(kept_folder, out)
-        staged.remove(kept_folder)
+        put_in_place([(report_folder, report), (kept_folder, out)])
+        staged.clear()
     say(
         f"Flagged {n_flagged} of {n_rows} rows ({n_flagged / max(n_rows, 1):.1%}), "
         f"those scoring below {offset:.4g}; "
@@ -572,8 +588,9 @@ def _run(
     say("The most suspicious rows (row = 0-based position over the sorted files):")
     shown = printed_rows(top)
     say(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    say(f"Wrote {out}")
-    say(f"Wrote {report}")
+    for path in (out, report):
+        again = " (replaced the previous run's folder)" if path in previous else ""
+        say(f"Wrote {path}{again}")
     seconds = {
         "fit": clock["fit"] - clock["start"],
         "score": clock["score"] - clock["fit"],

@@ -128,9 +128,10 @@ by how unusual its loss gradient is, and write
   - REPORT: every row, most suspicious first, with its score, rank, flag,
             whether it is kept, given label, the network's label (a
             suggested correction) and its probability.
-Numeric columns are imputed (median) and standardized; other columns are
-one-hot encoded with missing values as a category; identifier columns are
-dropped. The command prints what it did with each column.
+Numeric columns are imputed (median) and standardized, dates read as days
+since 1970-01-01 first; other columns are one-hot encoded with missing values
+as a category; identifier columns and columns of lists are dropped. The
+command prints what it did with each column.
 
 DATA is a CSV or TSV file, plain or compressed (.csv.gz, .csv.bz2,
 .csv.xz, .csv.zip, the same for .tsv), or a Parquet file. A .csv file may
@@ -274,7 +275,8 @@ What it promises:
         help="'local' (default): one process reads DATA, a file. 'dask': DATA "
         "may be a glob ('data/*.parquet') or a folder of Parquet (or CSV) "
         "files; the network is fitted on a sample, every partition is scored "
-        "on a Dask cluster, and --out is a new folder of Parquet partitions; "
+        "on a Dask cluster, and --out is a new folder of Parquet partitions (or "
+        "an earlier run's, replaced); "
         "the report (a folder too, default CLEAN.report) holds the flagged "
         "rows, most suspicious first, 'row' being a row's 0-based position "
         "over the files in sorted order, 'kept' marking those also written "

@@ -22,6 +22,7 @@ from pathlib import Path
 from skogad._cli.tables import InputError
 
 PARTIAL = ".skogad-partial"
+LOCK = ".skogad-lock"
 
 
 def missing_folder(folder):
@@ -69,6 +70,61 @@ def check_replaceable(flag, path):
             f"{flag} {path} belongs to another user, in a folder with the sticky "
             "bit set (as /tmp has): it cannot be replaced. Choose another name."
         )
+
+
+@contextlib.contextmanager
+def output_locks(outputs):
+    """Hold an advisory lock on each output of ``outputs``, ``(flag, path)``
+    pairs, for the run, so that two runs never write the same outputs at
+    once: the second is refused, before any work.
+
+    The lock is a hidden file beside each output (`LOCK`), locked with
+    ``flock`` and removed when the run ends; one left by a killed run is
+    free again, and taken over.
+    """
+    held = []
+    try:
+        for flag, path in sorted(outputs, key=lambda pair: str(pair[1])):
+            held.append(_lock(flag, Path(path)))
+        yield
+    finally:
+        for descriptor, lock in reversed(held):
+            # removed while still locked: a run waiting on this file finds it
+            # gone (`_lock` checks) and locks the next one
+            with contextlib.suppress(OSError):
+                os.unlink(lock)
+            os.close(descriptor)
+
+
+def _lock(flag, path):
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no advisory locks
+        return os.open(os.devnull, os.O_RDONLY), None
+    lock = path.parent / f".{path.name}{LOCK}"
+    while True:
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            descriptor = os.open(lock, flags, 0o600)
+        except OSError as exc:
+            raise InputError(
+                f"{flag} {path}: cannot write in {path.parent} ({exc})."
+            ) from exc
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(descriptor)
+            raise InputError(
+                f"{flag} {path} is being written by another run of skogad clean "
+                "now; wait for it to finish, or name other outputs."
+            ) from None
+        try:
+            same = os.stat(lock).st_ino == os.fstat(descriptor).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return descriptor, lock
+        os.close(descriptor)  # its holder removed it meanwhile: lock afresh
 
 
 def check_folder(flag, path, folder):

@@ -214,23 +214,38 @@ def write_kept(partition, keep, folder, number):
     pq.write_table(table, Path(folder) / f"part.{number:05d}.parquet")
 
 
-def check_new_folder(flag, path):
-    """Raise `InputError` unless ``path`` can be made a new folder."""
+# A file in each folder `clean --engine dask` writes: a rerun may replace a
+# folder that holds it, and never one that does not (a folder of the user's).
+# Parquet readers, and `input_files`, skip names that start with "_".
+MARKER = "_skogad_clean"
+
+
+def check_output_folder(flag, path):
+    """Raise `InputError` unless ``path`` can be made a folder of outputs.
+
+    ``path`` must be new, or a folder this command wrote (it holds `MARKER`),
+    which the run replaces. Returns whether it replaces one.
+    """
     path = Path(path)
-    if path.exists():
+    previous = path.exists() or path.is_symlink()
+    if previous and (
+        path.is_symlink() or not path.is_dir() or not (path / MARKER).is_file()
+    ):
         raise InputError(
-            f"{flag} {path} exists; name a new folder (the command writes a "
-            "whole folder of Parquet partitions, and replaces none)."
+            f"{flag} {path} exists, and is not a folder this command wrote; name "
+            "a new folder (a rerun replaces only the command's own earlier output)."
         )
     parent = path.parent
     if not parent.is_dir():
         raise InputError(f"{flag} {path}: the folder {parent} does not exist.")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise InputError(f"{flag} {path}: the folder {parent} is not writable.")
+    return previous
 
 
 def staging_folder(flag, path):
-    """An empty hidden folder beside ``path``, renamed to it once complete.
+    """An empty hidden folder beside ``path`` (but for `MARKER`), renamed to
+    it once complete.
 
     Made before any work, so that a folder that cannot be written (a
     read-only file system, which permissions alone do not show to root)
@@ -238,9 +253,24 @@ def staging_folder(flag, path):
     """
     path = Path(path)
     try:
-        return Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        folder = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        (folder / MARKER).write_text("written by skogad clean --engine dask\n")
     except OSError as exc:
         raise InputError(f"{flag} {path}: cannot write in {path.parent} ({exc}).")
+    return folder
+
+
+def put_in_place(moves):
+    """Rename each staged folder to its destination, in order, replacing an
+    earlier output there; the earlier ones are removed once all are in place."""
+    earlier = []
+    for staged, path in moves:
+        if path.exists():
+            aside = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+            os.rename(path, aside)
+            earlier.append(aside)
+        os.rename(staged, path)
+    discard(*earlier)
 
 
 def discard(*folders):

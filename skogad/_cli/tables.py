@@ -12,12 +12,14 @@ stay as they were and nothing is added.
 import bz2
 import contextlib
 import csv
+import functools
 import gzip
 import io
 import itertools
 import lzma
 import os
 import re
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -246,11 +248,14 @@ def load_table(path, sep=None, decimal=None, max_expansion=MAX_EXPANSION):
     check_decimal(decimal, sep, path)
     try:
         records = list(_records(text, sep))
-        typed = pd.read_csv(io.StringIO(text), sep=sep) if records else None
+        # low_memory=False: each column's type inferred from all its cells,
+        # not chunk by chunk (a stray cell in a later chunk mixed the types)
+        read = functools.partial(pd.read_csv, sep=sep, low_memory=False)
+        typed = read(io.StringIO(text)) if records else None
         if records and decimal is None and sep != ",":
             decimal = sniff_decimal(typed)
         if records and decimal == ",":
-            typed = pd.read_csv(io.StringIO(text), sep=sep, decimal=",")
+            typed = read(io.StringIO(text), decimal=",")
     except (csv.Error, ValueError, pd.errors.ParserError) as exc:
         raise InputError(f"{path} could not be read as {label}: {exc}") from exc
     if not records:
@@ -556,6 +561,76 @@ def mostly_numbers(column):
     return values, list(column[not_numbers])
 
 
+# How many of a text column's first values are tried as dates, and how many
+# of its cells must read as dates in a format guessed from them for the
+# format to be checked on the whole column.
+DATE_GUESSES = 20
+DATE_PROBE = 1000
+
+
+def _date_guesses(text):
+    """Formats with a year and a month that some of ``text``'s first cells
+    are written in, month first and day first."""
+    try:
+        from pandas.tseries.api import guess_datetime_format
+    except ImportError:  # pandas before 2.2
+        from pandas._libs.tslibs.parsing import guess_datetime_format
+
+    formats = []
+    for value in text.iloc[:DATE_GUESSES]:
+        for dayfirst in (False, True):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # pandas' dayfirst advice
+                fmt = guess_datetime_format(value, dayfirst=dayfirst)
+            dated = fmt and ("%Y" in fmt or "%y" in fmt)
+            monthly = dated and any(m in fmt for m in ("%m", "%b", "%B"))
+            if monthly and fmt not in formats:
+                formats.append(fmt)
+    return formats
+
+
+def date_format(column):
+    """The format a text column's dates are written in, or None.
+
+    A format is guessed from the column's first cells (`DATE_GUESSES`), and
+    taken where at most `MAX_STRAY` of the column's cells fail to read as
+    dates in it: the best of the guesses, as "05/01/2023" reads month first
+    or day first.
+    """
+    pd = require("pandas", "Encoding tables")
+    text = column.dropna().astype(str)
+    best, share = None, 1 - MAX_STRAY
+    for fmt in _date_guesses(text):
+        probe = pd.to_datetime(
+            text.iloc[:DATE_PROBE], format=fmt, errors="coerce", utc=True
+        )
+        if probe.notna().mean() < share:
+            continue
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
+        if parsed.notna().mean() >= share:
+            best, share = fmt, parsed.notna().mean()
+    return best
+
+
+def date_numbers(column, fmt=None):
+    """Dates as days since 1970-01-01 UTC, floats; a cell that is not a date
+    in ``fmt`` missing. ``fmt`` is None for a column of datetimes."""
+    pd = require("pandas", "Encoding tables")
+    if fmt is None:
+        parsed = pd.to_datetime(column, utc=True)
+    else:
+        text = column.astype(object).where(column.notna(), None)
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
+    days = (parsed - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(days=1)
+    return pd.Series(days.to_numpy(dtype=float, na_value=np.nan), index=column.index)
+
+
+def is_datetime(column):
+    """Whether ``column`` holds datetimes (a Parquet timestamp or date column)."""
+    pd = require("pandas", "Encoding tables")
+    return pd.api.types.is_datetime64_any_dtype(column)
+
+
 def _is_numeric(column):
     pd = require("pandas", "Encoding tables")
     return pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
@@ -592,7 +667,10 @@ def make_encoder(features):
     """A ColumnTransformer for ``features`` and a plain-words account of it.
 
     Numeric (and boolean) columns: missing values imputed by the median with
-    an indicator column, then standardized. Other columns: categories, with
+    an indicator column, then standardized. Date columns (datetimes, or text
+    in one format, `date_format`) are read as days since 1970-01-01 and
+    encoded as numbers; their formats are in the returned features'
+    ``attrs["dates"]`` (None for datetimes). Other columns: categories, with
     missing values as a category of their own, one-hot encoded (the
     ``MAX_CATEGORIES - 1`` most frequent, the rest pooled). Dropped: columns
     with no values, text columns with a different value in every row
@@ -617,7 +695,7 @@ def make_encoder(features):
 
     pd = require("pandas", "Encoding tables")
     numeric, categorical, empty, identifiers, stray = [], [], [], [], {}
-    nests, columns = [], {}
+    nests, dates, columns = [], {}, {}
     for name, column in features.items():
         if nested(column):
             nests.append(name)
@@ -626,9 +704,19 @@ def make_encoder(features):
         elif _is_numeric(column):
             numeric.append(name)
             columns[name] = column.astype(float)
+        elif is_datetime(column):
+            numeric.append(name)
+            dates[name] = None
+            columns[name] = date_numbers(column)
         elif (numbers := mostly_numbers(column)) is not None:
             numeric.append(name)
             columns[name], stray[name] = numbers
+        elif (fmt := date_format(column)) is not None:
+            numeric.append(name)
+            dates[name] = fmt
+            columns[name] = date_numbers(column, fmt)
+            missed = column.notna() & columns[name].isna()
+            stray[name] = list(column[missed])
         elif column.nunique() == len(column) > 1:
             identifiers.append(name)
         else:
@@ -679,11 +767,21 @@ def make_encoder(features):
             f"numeric ({len(numeric)}): {listing(numeric)} -> missing values "
             "imputed by the median (with an indicator column), standardized"
         )
+    if dates:
+        written = [
+            f"{listing([name])}{'' if fmt is None else f' ({fmt})'}"
+            for name, fmt in dates.items()
+        ]
+        account.append(
+            f"of which dates ({len(dates)}): {', '.join(written)} -> read as days "
+            "since 1970-01-01 UTC"
+        )
     for name, cells in stray.items():
         if len(cells):
+            what = "dates" if name in dates else "numeric"
             shown = ", ".join(repr(printable(v, newlines=False)) for v in cells[:3])
             account.append(
-                f"warning: {listing([name])} is numeric but for {len(cells)} "
+                f"warning: {listing([name])} is {what} but for {len(cells)} "
                 f"cell{'s' * (len(cells) != 1)} ({shown}"
                 f"{', ...' if len(cells) > 3 else ''}), read as missing"
             )
@@ -706,4 +804,7 @@ def make_encoder(features):
             "list, map or struct values), which are not features; flatten them "
             "into columns of their own to use them"
         )
-    return pd.DataFrame(columns, index=features.index), encoder, account
+    encoded = pd.DataFrame(columns, index=features.index)
+    # how each date column is read, for the partitions the encoder meets later
+    encoded.attrs["dates"] = dates
+    return encoded, encoder, account
