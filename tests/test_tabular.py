@@ -148,6 +148,30 @@ def test_date_columns_are_read_as_days_and_said():
     assert date_numbers(pd.Series(["02/01/1970"]), "%d/%m/%Y")[0] == 1.0
 
 
+def test_a_value_that_squeezes_a_column_is_named():
+    rng = np.random.RandomState(0)
+    n = 1500
+    frame = pd.DataFrame(
+        {
+            "spend": rng.randn(n),
+            "income": rng.lognormal(10, 2, n),  # heavy-tailed, but no sentinel
+            "rare": (rng.rand(n) < 0.005).astype(float),  # far ones, zeros alike
+        }
+    )
+    assert not any("warning" in line for line in make_encoder(frame)[2])
+    frame.loc[7, "spend"] = 1e30  # a sentinel for "unknown"
+    _, encoder, account = make_encoder(frame)
+    warned = [line for line in account if line.startswith("warning")]
+    assert warned == [
+        "warning: spend has 1 value (1e+30; row 7) so far from the others that "
+        "standardizing squeezes every other row to about one value; if they mark "
+        "missing values, leave those cells empty"
+    ]
+    # what it warns of: the other rows all but one value once standardized
+    X = encoder.fit_transform(make_encoder(frame)[0])
+    assert X["numeric__spend"].drop(index=7).std() < 1e-6
+
+
 def test_encoder_with_nothing_to_use():
     frame = pd.DataFrame({"id": [f"r{i}" for i in range(5)], "gap": [np.nan] * 5})
     with pytest.raises(InputError, match="No column can be used as a feature"):

@@ -631,6 +631,43 @@ def is_datetime(column):
     return pd.api.types.is_datetime64_any_dtype(column)
 
 
+# A numeric column is "dominated" when at most this share of its cells lie
+# more than FAR standard deviations out and the others keep less than SQUEEZE
+# of its standard deviation: standardizing then squeezes every ordinary row
+# to about one value (a 1e30 or 999999 that marks a missing cell, typically).
+DOMINANT_SHARE = 0.01
+FAR = 5
+SQUEEZE = 0.1
+
+
+def dominating_cells(values):
+    """The positions of the few cells that dominate a numeric column's scale,
+    or an empty array (see `DOMINANT_SHARE`).
+
+    The other cells must vary among themselves: a rare indicator's ones are
+    far out too, but its zeros are one value whatever the scale.
+    """
+    values = np.asarray(values, dtype=float)
+    present = np.flatnonzero(np.isfinite(values))
+    none = np.zeros(0, dtype=int)
+    if present.size < 2:
+        return none
+    values = values[present]
+    with np.errstate(over="ignore", invalid="ignore"):
+        centred = values - values.mean()
+        spread = np.sqrt(np.mean(centred**2))
+        if np.isfinite(spread):
+            far = np.abs(centred) > FAR * spread
+        else:  # squares past float range: the scaler's variance overflows
+            far = np.abs(values) > np.sqrt(np.finfo(float).max / values.size)
+    if not far.any() or far.sum() > max(1, DOMINANT_SHARE * values.size):
+        return none
+    rest = np.std(values[~far])
+    if rest == 0 or (np.isfinite(spread) and rest >= SQUEEZE * spread):
+        return none
+    return present[far]
+
+
 def _is_numeric(column):
     pd = require("pandas", "Encoding tables")
     return pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
@@ -776,6 +813,18 @@ def make_encoder(features):
             f"of which dates ({len(dates)}): {', '.join(written)} -> read as days "
             "since 1970-01-01 UTC"
         )
+    for name in numeric:
+        far = dominating_cells(columns[name])
+        if len(far):
+            rows = ", ".join(str(i) for i in features.index[far][:3])
+            shown = ", ".join(f"{v:.6g}" for v in columns[name].iloc[far][:3])
+            account.append(
+                f"warning: {listing([name])} has {len(far)} value"
+                f"{'s' * (len(far) != 1)} ({shown}; row{'s' * (len(far) != 1)} "
+                f"{rows}{', ...' if len(far) > 3 else ''}) so far from the others "
+                "that standardizing squeezes every other row to about one value; "
+                "if they mark missing values, leave those cells empty"
+            )
     for name, cells in stray.items():
         if len(cells):
             what = "dates" if name in dates else "numeric"
