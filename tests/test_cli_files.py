@@ -536,6 +536,9 @@ def _clean_with_hook(script, folder):
         capture_output=True,
         text=True,
         timeout=300,
+        # SIGINT as a terminal leaves it: a job started in the background of a
+        # non-interactive shell (CI) inherits it ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
