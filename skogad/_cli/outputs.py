@@ -91,8 +91,9 @@ def output_locks(outputs):
         for descriptor, lock in reversed(held):
             # removed while still locked: a run waiting on this file finds it
             # gone (`_lock` checks) and locks the next one
-            with contextlib.suppress(OSError):
-                os.unlink(lock)
+            if lock is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(lock)
             os.close(descriptor)
 
 
