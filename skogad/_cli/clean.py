@@ -37,6 +37,7 @@ from skogad._cli.outputs import (
 )
 from skogad._cli.reports import (
     REPORT_FORMATS,
+    against_truth,
     kept_line,
     printed_rows,
     report_facts,
@@ -475,13 +476,12 @@ def _summary(say, table, detector, masks, known_bad, truth, files):
         f"{kept_line(int(kept.sum()), int((flagged & kept).sum()))}."
     )
     if known_bad is not None:
-        hits = np.sum(flagged & known_bad)
-        result["precision"] = hits / max(flagged.sum(), 1)
-        result["recall"] = hits / max(known_bad.sum(), 1)
-        say(
-            f"Against --truth {truth!r} ({known_bad.sum()} known bad rows): "
-            f"precision {result['precision']:.2f}, recall {result['recall']:.2f}."
+        hits = int(np.sum(flagged & known_bad))
+        figures, line = against_truth(
+            truth, int(known_bad.sum()), hits, int(flagged.sum())
         )
+        result |= figures
+        say(line)
     shown = printed_rows(table.head(10))
     say("The most suspicious rows (rank 1 = most):")
     say(shown.to_string(float_format=lambda v: f"{v:.3f}"))

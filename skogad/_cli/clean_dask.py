@@ -49,7 +49,7 @@ from skogad._cli.partitioned import (
     text_partitions,
     write_kept,
 )
-from skogad._cli.reports import kept_line, printed_rows
+from skogad._cli.reports import against_truth, kept_line, printed_rows
 from skogad._cli.tables import (
     InputError,
     as_numbers,
@@ -167,18 +167,18 @@ def _numeric_block(frame, pipeline, names, out, dates):
     import pandas as pd
 
     imputer, scaler = (step for _, step in pipeline.steps)
+    numbers = _as_numbers(frame, names, dates)
     if (
         np.isnan(imputer.statistics_).any()
         or scaler.mean_ is None
         or scaler.scale_ is None
     ):
-        values = _as_numbers(frame, names, dates).to_numpy(dtype=float, na_value=np.nan)
+        values = numbers.to_numpy(dtype=float, na_value=np.nan)
         block = pipeline.transform(pd.DataFrame(values, columns=names))
         out[:, : block.shape[1]] = block
         return out[:, : block.shape[1]]
     flagged = [] if imputer.indicator_ is None else imputer.indicator_.features_
     width = len(names) + len(flagged)
-    numbers = _as_numbers(frame, names, dates)
     for start in range(0, len(frame), _ROWS):
         # row blocks: small temporaries, reused by the allocator, instead
         # of partition-sized ones whose pages would fault in afresh
@@ -577,14 +577,8 @@ def _run(
     )
     measured = {}
     if truth is not None:
-        measured = {
-            "precision": known[1] / max(n_flagged, 1),
-            "recall": known[1] / max(known[0], 1),
-        }
-        say(
-            f"Against --truth {truth!r} ({known[0]} known bad rows): precision "
-            f"{measured['precision']:.2f}, recall {measured['recall']:.2f}."
-        )
+        measured, line = against_truth(truth, int(known[0]), int(known[1]), n_flagged)
+        say(line)
     say("The most suspicious rows (row = 0-based position over the sorted files):")
     shown = printed_rows(top)
     say(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))

@@ -82,26 +82,26 @@ def output_locks(outputs):
     ``flock`` and removed when the run ends; one left by a killed run is
     free again, and taken over.
     """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no advisory locks
+        yield
+        return
     held = []
     try:
         for flag, path in sorted(outputs, key=lambda pair: str(pair[1])):
-            held.append(_lock(flag, Path(path)))
+            held.append(_lock(fcntl, flag, Path(path)))
         yield
     finally:
         for descriptor, lock in reversed(held):
             # removed while still locked: a run waiting on this file finds it
             # gone (`_lock` checks) and locks the next one
-            if lock is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(lock)
+            with contextlib.suppress(OSError):
+                os.unlink(lock)
             os.close(descriptor)
 
 
-def _lock(flag, path):
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: no advisory locks
-        return os.open(os.devnull, os.O_RDONLY), None
+def _lock(fcntl, flag, path):
     lock = path.parent / f".{path.name}{LOCK}"
     while True:
         flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)

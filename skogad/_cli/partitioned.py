@@ -14,6 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from skogad._cli.outputs import check_folder
 from skogad._cli.tables import InputError, check_decimal, input_format
 from skogad._optional import require
 
@@ -235,11 +236,7 @@ def check_output_folder(flag, path):
             f"{flag} {path} exists, and is not a folder this command wrote; name "
             "a new folder (a rerun replaces only the command's own earlier output)."
         )
-    parent = path.parent
-    if not parent.is_dir():
-        raise InputError(f"{flag} {path}: the folder {parent} does not exist.")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(f"{flag} {path}: the folder {parent} is not writable.")
+    check_folder(flag, path, path.parent)
     return previous
 
 

@@ -129,6 +129,23 @@ def printed_rows(frame):
     return shown
 
 
+def against_truth(truth, n_bad, n_hits, n_flagged):
+    """Precision and recall of the flags against ``--truth``, and their line.
+
+    ``n_bad`` rows are known bad, ``n_flagged`` are flagged, ``n_hits`` are
+    both. Returns ``({"precision": p, "recall": r}, line)``.
+    """
+    figures = {
+        "precision": n_hits / max(n_flagged, 1),
+        "recall": n_hits / max(n_bad, 1),
+    }
+    line = (
+        f"Against --truth {truth!r} ({n_bad} known bad rows): precision "
+        f"{figures['precision']:.2f}, recall {figures['recall']:.2f}."
+    )
+    return figures, line
+
+
 def kept_line(n_kept, spared):
     """How many rows were kept, and how many of them were flagged."""
     line = f"kept: {n_kept} rows"

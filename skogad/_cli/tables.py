@@ -589,27 +589,31 @@ def _date_guesses(text):
     return formats
 
 
-def date_format(column):
-    """The format a text column's dates are written in, or None.
+def mostly_dates(column):
+    """A text column as dates, if its cells are dates in one format.
 
     A format is guessed from the column's first cells (`DATE_GUESSES`), and
     taken where at most `MAX_STRAY` of the column's cells fail to read as
     dates in it: the best of the guesses, as "05/01/2023" reads month first
-    or day first.
+    or day first. Returns ``(format, days, stray)``: the format, the days
+    (`date_numbers`, the stray cells missing) and the stray cells' own
+    values, in row order; or None where the column is not dates.
     """
-    pd = require("pandas", "Encoding tables")
-    text = column.dropna().astype(str)
+    present = column.notna()
+    text = column[present].astype(str)
     best, share = None, 1 - MAX_STRAY
     for fmt in _date_guesses(text):
-        probe = pd.to_datetime(
-            text.iloc[:DATE_PROBE], format=fmt, errors="coerce", utc=True
-        )
+        probe = date_numbers(text.iloc[:DATE_PROBE], fmt)
         if probe.notna().mean() < share:
             continue
-        parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
-        if parsed.notna().mean() >= share:
-            best, share = fmt, parsed.notna().mean()
-    return best
+        days = date_numbers(column, fmt)
+        read = days.notna().sum() / present.sum()
+        if read >= share:
+            best, share = (fmt, days), read
+    if best is None:
+        return None
+    fmt, days = best
+    return fmt, days, list(column[present & days.isna()])
 
 
 def date_numbers(column, fmt=None):
@@ -705,7 +709,7 @@ def make_encoder(features):
 
     Numeric (and boolean) columns: missing values imputed by the median with
     an indicator column, then standardized. Date columns (datetimes, or text
-    in one format, `date_format`) are read as days since 1970-01-01 and
+    in one format, `mostly_dates`) are read as days since 1970-01-01 and
     encoded as numbers; their formats are in the returned features'
     ``attrs["dates"]`` (None for datetimes). Other columns: categories, with
     missing values as a category of their own, one-hot encoded (the
@@ -748,12 +752,9 @@ def make_encoder(features):
         elif (numbers := mostly_numbers(column)) is not None:
             numeric.append(name)
             columns[name], stray[name] = numbers
-        elif (fmt := date_format(column)) is not None:
+        elif (dated := mostly_dates(column)) is not None:
             numeric.append(name)
-            dates[name] = fmt
-            columns[name] = date_numbers(column, fmt)
-            missed = column.notna() & columns[name].isna()
-            stray[name] = list(column[missed])
+            dates[name], columns[name], stray[name] = dated
         elif column.nunique() == len(column) > 1:
             identifiers.append(name)
         else:
